@@ -14,6 +14,7 @@
 #include "core/backend.h"
 #include "core/error.h"
 #include "core/rng.h"
+#include "cuda/cuda_info.h"
 #include "layers/attention.h"
 #include "optim/optimizer.h"
 
@@ -26,6 +27,8 @@ struct BenchCli {
   std::string device = "cpu";
   bool json = false;
   bool large = false;
+  std::string step = "auto";
+  bool no_cuda_graph = false;
   int64_t B = 32, T = 256, E = 512, H = 512, heads = 0;
 };
 
@@ -104,7 +107,12 @@ int run_bench(const BenchCli& c) {
   if (c.large) return run_large(c, dev);
   ToyCorpus corpus = notebook_corpus();
   nlohmann::json results = nlohmann::json::array();
-  if (!c.json) fmt::print("toy model training step (forward + backward + SGD), B=2 T=5 V=E=7, device {}\n", c.device);
+  const bool fused = step_is_fused(parse_step_path(c.step), dev);
+  const char* path = fused ? "fused step kernel" : "op-by-op graph";
+  const bool graphs = dev == Device::CUDA && !c.no_cuda_graph;
+  if (!c.json)
+    fmt::print("toy model training step (forward + backward + SGD), B=2 T=5 V=E=7, device {}, {}{}\n", c.device,
+               path, graphs ? ", replayed as a CUDA graph" : "");
   for (int64_t H : hs) {
     ToyConfig cfg;
     cfg.H = H;
@@ -112,36 +120,50 @@ int run_bench(const BenchCli& c) {
     ToyModel m(corpus, cfg, corpus.size());
     TrainOptions o;
     auto opt = make_toy_optimizer(m, o);
-    Model& model = m.model();
+    TrainStep step(m, *opt, fused, !c.no_cuda_graph);
     const Tensor& loss = m.loss().value();
-    auto step = [&] {
-      model.forward();
-      model.backward();
-      opt->step();
-    };
+    Backend& bk = backend(dev);
+    float l = 0.0f;
     for (int64_t i = 0; i < c.warmup; ++i) step();
-    backend(dev).synchronize();
+    bk.synchronize();
     const int64_t allocs0 = heap_allocations();
+    // Steps back to back (the device may queue ahead), then as `train` runs them: each step's loss read back.
     auto t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < c.steps; ++i) step();
-    float l = loss.item();  // synchronizes
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    bk.synchronize();
+    auto t1 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < c.steps; ++i) {
+      step();
+      bk.copy_to_host(&l, loss.data(), 1);
+    }
+    auto t2 = std::chrono::steady_clock::now();
     const int64_t allocs = heap_allocations() - allocs0;
-    double us = secs * 1e6 / static_cast<double>(c.steps);
+    const double us = std::chrono::duration<double>(t1 - t0).count() * 1e6 / static_cast<double>(c.steps);
+    const double us_read = std::chrono::duration<double>(t2 - t1).count() * 1e6 / static_cast<double>(c.steps);
     if (c.json)
-      results.push_back({{"H", H}, {"us_per_step", us}, {"allocs_per_step", static_cast<double>(allocs) / c.steps},
-                         {"params", model.param_count()}, {"loss", l}});
+      results.push_back({{"H", H}, {"us_per_step", us}, {"us_per_step_with_loss_read", us_read},
+                         {"allocs_per_step", static_cast<double>(allocs) / static_cast<double>(2 * c.steps)},
+                         {"params", m.model().param_count()}, {"loss", l}});
     else
-      fmt::print("  H={:<3} params {:<4} {:8.3f} us/step   heap allocations after warm-up: {} in {} steps\n", H,
-                 model.param_count(), us, allocs, c.steps);
+      fmt::print("  H={:<3} params {:<4} {:8.3f} us/step  {:8.3f} us/step with the loss read back   heap allocations "
+                 "after warm-up: {} in {} steps\n",
+                 H, m.model().param_count(), us, us_read, allocs, 2 * c.steps);
   }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   const double peak_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
-  if (c.json)
-    fmt::print("{}\n", nlohmann::json{{"device", c.device}, {"results", results}, {"peak_rss_mb", peak_mb}}.dump());
-  else
+  const double gpu_peak_mb =
+      dev == Device::CUDA ? static_cast<double>(cuda::memory_stats().peak_bytes_in_use) / (1024.0 * 1024.0) : 0.0;
+  if (c.json) {
+    nlohmann::json j{{"device", c.device}, {"path", path}, {"cuda_graph", graphs}, {"results", results},
+                     {"peak_rss_mb", peak_mb}};
+    if (dev == Device::CUDA) j["gpu_peak_mb"] = gpu_peak_mb;
+    fmt::print("{}\n", j.dump());
+  } else if (dev == Device::CUDA) {
+    fmt::print("peak RSS {:.1f} MB, GPU memory in use at peak {:.2f} MB\n", peak_mb, gpu_peak_mb);
+  } else {
     fmt::print("peak RSS {:.1f} MB\n", peak_mb);
+  }
   return 0;
 }
 
@@ -155,6 +177,10 @@ Runner add_bench(CLI::App& app) {
   s->add_option("--warmup", c->warmup, "untimed steps first")->capture_default_str();
   s->add_option("--device", c->device, "cpu | cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   s->add_flag("--json", c->json, "one JSON object on stdout");
+  s->add_option("--step", c->step, "auto | fused | graph (see train --step; auto: fused on cuda, graph on cpu)")
+      ->check(CLI::IsMember({"auto", "fused", "graph"}))
+      ->capture_default_str();
+  s->add_flag("--no-cuda-graph", c->no_cuda_graph, "on CUDA, launch every kernel eagerly instead of replaying a graph");
   s->add_flag("--large", c->large, "time one attention layer at B=32 T=256 E=512 H=512 instead (20 steps)");
   s->add_option("--B", c->B, "--large: batch")->capture_default_str();
   s->add_option("--T", c->T, "--large: sequence length")->capture_default_str();

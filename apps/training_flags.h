@@ -12,7 +12,7 @@ namespace toy::app {
 
 struct TrainingFlags {
   int64_t epochs = 5020, batch = 2;
-  std::string optimizer = "sgd", loss = "keras", device = "cpu", corpus;
+  std::string optimizer = "sgd", loss = "keras", device = "cpu", step = "auto", corpus;
   float lr = -1, momentum = 0;  // lr < 0: the optimizer's Keras default
   bool nesterov = false, no_plateau = false;
   double plateau_factor = 0.2, min_lr = 1e-4, min_delta = 1e-4;
@@ -32,6 +32,7 @@ struct TrainingFlags {
     o.nesterov = nesterov;
     o.plateau = !no_plateau;
     o.plateau_opts = plateau_options();
+    o.step = parse_step_path(step);
     return o;
   }
 };
@@ -51,11 +52,12 @@ inline nlohmann::json training_settings(const TrainingFlags& f) {
           {"min_delta", f.min_delta},
           {"cooldown", f.cooldown},
           {"loss", f.loss},
-          {"device", f.device}};
+          {"device", f.device},
+          {"step", f.step}};
 }
 
 // --epochs --batch --optimizer --lr --momentum --nesterov --no-plateau --plateau-factor --plateau-patience --min-lr
-// --min-delta --cooldown --loss --device --corpus
+// --min-delta --cooldown --loss --device --step --corpus
 inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string& device_help = "cpu | cuda") {
   s->add_option("--epochs", f.epochs, "training epochs")->capture_default_str();
   s->add_option("--batch", f.batch, "sequences per step (must divide the corpus size)")->capture_default_str();
@@ -76,6 +78,12 @@ inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string&
       ->check(CLI::IsMember({"keras", "normalized"}))
       ->capture_default_str();
   s->add_option("--device", f.device, device_help)->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  s->add_option("--step", f.step,
+                "auto | fused | graph: forward + backward as one fused kernel or op by op through the autograd graph "
+                "(auto: fused on cuda, graph on cpu). The same named activations either way; on the CPU the same "
+                "bits at the notebook's sizes")
+      ->check(CLI::IsMember({"auto", "fused", "graph"}))
+      ->capture_default_str();
   s->add_option("--corpus", f.corpus, "one sentence per line (<ST> is prepended); default: the notebook's two");
 }
 

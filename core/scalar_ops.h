@@ -29,6 +29,27 @@ TOY_HD float relu(float x) { return x > 0.0f ? x : 0.0f; }
 // d relu = 1 where x > 0 (0 at the kink, as PyTorch and TF).
 TOY_HD float relu_grad(float x, float dy) { return x > 0.0f ? dy : 0.0f; }
 
+// sum_p a[p] b[p] for p < k with four partial sums (p mod 4, the tail into the first) added as (s0 + s1) + (s2 + s3):
+// the order of the CPU's small products against a transposed right operand, and of the fused toy step's.
+TOY_HD float dot4(const float* a, const float* b, int64_t k) {
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+  int64_t p = 0;
+  for (; p + 4 <= k; p += 4) {
+    s0 += a[p] * b[p];
+    s1 += a[p + 1] * b[p + 1];
+    s2 += a[p + 2] * b[p + 2];
+    s3 += a[p + 3] * b[p + 3];
+  }
+  for (; p < k; ++p) s0 += a[p] * b[p];
+  return (s0 + s1) + (s2 + s3);
+}
+
+// beta^t for Adam's bias correction, rounded once from double: 1 - beta2^t magnifies a last-bit difference ~1000x
+// at t = 1, and the CPU's and CUDA's powf may round differently; pow in double then one rounding agrees on both.
+TOY_HD float pow_step(float beta, float t) {
+  return static_cast<float>(pow(static_cast<double>(beta), static_cast<double>(t)));
+}
+
 // Keras' clip: maximum(minimum(p, 1-eps), eps); the gradient passes where eps <= p <= 1-eps, else 0.
 TOY_HD float clip_prob(float p) {
   float hi = 1.0f - kEpsilon;

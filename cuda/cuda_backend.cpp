@@ -146,6 +146,9 @@ class CudaBackend final : public Backend {
                    const float* step, float beta1, float beta2, float eps) override {
     cuda::adam_update(w, g, m, v, n, lr, group_size, step, beta1, beta2, eps, stream());
   }
+  void toy_step(const ToyStepArgs& a) override {
+    if (a.models > 0) cuda::toy_step(a, stream());
+  }
 
  private:
   mutable std::string name_;
@@ -158,20 +161,35 @@ Backend& cuda_backend() {
   return *instance;
 }
 
+namespace {
+// Why no GPU is usable ("" when one is), decided once: the device count, or the CUDA error that prevented it.
+const std::string& unavailable_reason() {
+  static const std::string reason = []() -> std::string {
+    int n = 0;
+    cudaError_t err = cudaGetDeviceCount(&n);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();  // do not leave the error for the next launch check to find
+      return std::string("cudaGetDeviceCount failed: ") + cudaGetErrorString(err) + " (" + cudaGetErrorName(err) + ")";
+    }
+    return n > 0 ? "" : "the CUDA runtime found no GPU";
+  }();
+  return reason;
+}
+}  // namespace
+
 bool cuda_available() {
   try {
-    static const bool available = [] {
-      int n = 0;
-      cudaError_t err = cudaGetDeviceCount(&n);
-      if (err != cudaSuccess) {
-        (void)cudaGetLastError();  // do not leave the error for the next launch check to find
-        return false;
-      }
-      return n > 0;
-    }();
-    return available;
+    return unavailable_reason().empty();
   } catch (...) {
     return false;
+  }
+}
+
+const char* cuda_unavailable_reason() {
+  try {
+    return unavailable_reason().c_str();
+  } catch (...) {
+    return "the CUDA runtime could not be queried";
   }
 }
 

@@ -1,5 +1,6 @@
 // Optimizer updates (Keras 2.10 legacy semantics; formulas in core/backend.h and the CPU reference). lr and step
 // are read on the device, so a captured CUDA graph picks up schedule changes written between replays.
+#include "core/scalar_ops.h"
 #include "cuda/kernel_utils.cuh"
 #include "cuda/kernels.h"
 
@@ -48,7 +49,7 @@ __global__ void rmsprop_momentum_kernel(float* w, const float* g, float* ms, flo
 __global__ void adam_kernel(float* w, const float* g, float* m, float* v, int64_t n, const float* lr_p, int64_t gs,
                             const float* step, float beta1, float beta2, float eps) {
   const float t = step[0];
-  const float b1p = powf(beta1, t), b2p = powf(beta2, t);
+  const float b1p = scalar::pow_step(beta1, t), b2p = scalar::pow_step(beta2, t);
   TOY_GRID_STRIDE(i, n) {
     const float alpha = lr_p[i / gs] * sqrtf(1.0f - b2p) / (1.0f - b1p);
     const float mi = m[i] + (g[i] - m[i]) * (1.0f - beta1);

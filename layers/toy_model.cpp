@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/toy_step.h"
 
 namespace toy {
 
@@ -169,6 +170,36 @@ ToyModel::ToyModel(const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
   loss_.named("loss");
   // The models are independent: the gradient of the summed losses is each model's own gradient.
   model_.compile(one ? loss_ : sum(loss_).named("loss_sum"));
+
+  // The fused step reads and writes the same tensors the graph does (compile() gave the weights their gradients).
+  ToyStepArgs& sa = step_args_;
+  sa.models = M, sa.B = B, sa.T = T, sa.V = V, sa.H = H;
+  sa.normalized_loss = cfg.loss == LossKind::Normalized;
+  sa.scale = scale_c;
+  sa.ids = ids_.value().data(), sa.targets = targets_.value().data();
+  sa.xembed = l_xembed->param().value().data(), sa.posembed = l_posembed->param().value().data();
+  sa.wq = l_q->param().value().data(), sa.wk = l_k->param().value().data(), sa.wv = l_v->param().value().data();
+  sa.xe = xe.value().data(), sa.pe = pe.value().data(), sa.x = x.value().data(), sa.q = q.value().data();
+  sa.k = k.value().data(), sa.dot = d.value().data(), sa.lam = s.value().data(), sa.attn = a.value().data();
+  sa.vm = vm.value().data(), sa.vo = vo.value().data(), sa.z = z.value().data(), sa.p = p.value().data();
+  sa.loss = loss_.value().data();
+  sa.d_xembed = l_xembed->param().grad().data(), sa.d_posembed = l_posembed->param().grad().data();
+  sa.d_wq = l_q->param().grad().data(), sa.d_wk = l_k->param().grad().data(), sa.d_wv = l_v->param().grad().data();
+  // The step indexes with int: every per-stack array must stay below 2^31 elements.
+  const int64_t per_model = toystep::scratch_per_model(B, T, V, H);
+  TOY_CHECK(M * per_model < (int64_t{1} << 31) && M * std::max(V * E, E * H) < (int64_t{1} << 31),
+            "toy model: {} models of B={} T={} V={} H={} are too large for the fused step", M, B, T, V, H);
+  step_scratch_ = Tensor::zeros(Shape{M * per_model}, dev);
+  sa.scratch = step_scratch_.data();
+}
+
+void ToyModel::forward_backward(bool fused) {
+  if (!fused) {
+    model_.forward();
+    model_.backward();
+    return;
+  }
+  backend(cfg_.device).toy_step(step_args_);
 }
 
 void ToyModel::set_batch(const ToyCorpus& corpus, const std::vector<int64_t>& rows) {

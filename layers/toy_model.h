@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backend.h"
 #include "layers/model.h"
 
 namespace toy {
@@ -81,6 +82,13 @@ class ToyModel {
   void set_weights(const std::vector<std::pair<std::string, Tensor>>& weights);
   // The loss: a scalar for one model, [M] for a stack (the graph's root is then their sum).
   const Var& loss() const { return loss_; }
+  // One training step's forward and backward. fused = false: the op-by-op graph (model().forward(), backward()).
+  // fused = true: one kernel (core/toy_step.h, one GPU block per model) that writes every named layer output, the
+  // loss and the weights' gradients, computed as the graph computes them (bit-identical on the CPU at the notebook's
+  // sizes); it leaves the graph's intermediate gradients (grad/<layer>) alone.
+  void forward_backward(bool fused);
+  // The fused step's arguments (pointers into this model's tensors), e.g. to run its phases another way in tests.
+  const ToyStepArgs& step_args() const { return step_args_; }
 
  private:
   ToyConfig cfg_;
@@ -88,6 +96,8 @@ class ToyModel {
   std::vector<uint64_t> seeds_;
   Model model_;
   Var ids_, ids_offset_, targets_, loss_;
+  ToyStepArgs step_args_;  // the fused step's pointers into the graph's tensors (fixed for the model's life)
+  Tensor step_scratch_;
 };
 
 }  // namespace toy

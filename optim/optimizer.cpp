@@ -10,7 +10,7 @@
 namespace toy {
 
 Optimizer::Optimizer(std::vector<Var> params, float lr, std::string name, int64_t groups)
-    : params_(std::move(params)), name_(std::move(name)), groups_(groups) {
+    : params_(std::move(params)), groups_(groups), name_(std::move(name)) {
   TOY_CHECK(!params_.empty(), "{}: no parameters to optimize", name_);
   TOY_CHECK(lr > 0 && std::isfinite(lr), "{}: learning rate must be positive, got {}", name_, lr);
   TOY_CHECK(groups > 0, "{}: groups must be positive, got {}", name_, groups);

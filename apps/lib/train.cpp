@@ -10,12 +10,48 @@
 
 #include "core/backend.h"
 #include "core/error.h"
-#include "cuda/graph_capture.h"
 
 namespace toy {
 
 std::unique_ptr<Optimizer> make_toy_optimizer(ToyModel& m, const TrainOptions& opts) {
   return make_optimizer(opts.optimizer, m.model().params(), opts.lr, opts.momentum, opts.nesterov, m.models());
+}
+
+StepPath parse_step_path(const std::string& s) {
+  if (s == "auto") return StepPath::Auto;
+  if (s == "fused") return StepPath::Fused;
+  if (s == "graph") return StepPath::Graph;
+  fail("step: unknown '{}' (expected auto, fused or graph)", s);
+}
+
+const char* step_path_name(StepPath p) {
+  return p == StepPath::Auto ? "auto" : p == StepPath::Fused ? "fused" : "graph";
+}
+
+bool step_is_fused(StepPath p, Device device) {
+  return p == StepPath::Fused || (p == StepPath::Auto && device == Device::CUDA);
+}
+
+TrainStep::TrainStep(ToyModel& m, Optimizer& opt, bool fused, bool cuda_graph)
+    : m_(m), opt_(opt), fused_(fused), use_graph_(cuda_graph && m.config().device == Device::CUDA) {}
+
+void TrainStep::run_once() {
+  m_.forward_backward(fused_);
+  opt_.step();
+}
+
+void TrainStep::operator()() {
+  if (!use_graph_ || eager_steps_ == 0) {
+    run_once();
+    ++eager_steps_;
+    return;
+  }
+  if (!graph_.captured()) {
+    graph_.begin_capture();
+    run_once();
+    graph_.end_capture();
+  }
+  graph_.replay();
 }
 
 TrainResult train(ToyModel& m, const ToyCorpus& corpus, const TrainOptions& opts) {
@@ -97,31 +133,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
   Backend& bk = backend(loss_t.device());
   std::vector<float> step_loss(static_cast<size_t>(M)), lr_used(static_cast<size_t>(M));
   std::vector<double> epoch_loss(static_cast<size_t>(M));
-  // One training step. On CUDA (unless disabled) the first step runs eagerly, which fills the allocator's cache and
-  // creates the cuBLAS handle; the second is captured into a CUDA graph, and every later step is one graph launch.
-  // Inputs (set_batch) and the lr live in fixed device buffers, so replays see their new values.
-  const bool use_graph = opts.cuda_graph && m.config().device == Device::CUDA;
-  cuda::CudaGraph graph;
-  int64_t eager_steps = 0;
-  auto step = [&] {
-    if (use_graph && graph.captured()) {
-      graph.replay();
-      return;
-    }
-    if (use_graph && eager_steps > 0) {
-      graph.begin_capture();
-      model.forward();
-      model.backward();
-      opt->step();
-      graph.end_capture();
-      graph.replay();
-      return;
-    }
-    model.forward();
-    model.backward();
-    opt->step();
-    ++eager_steps;
-  };
+  TrainStep step(m, *opt, step_is_fused(opts.step, m.config().device), opts.cuda_graph);
 
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t e = start_epoch; e < opts.epochs; ++e) {

@@ -10,6 +10,7 @@
 #include <new>
 
 #include "core/scalar_ops.h"
+#include "core/toy_step.h"
 
 namespace toy {
 namespace {
@@ -62,17 +63,7 @@ void direct_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float*
     const float* __restrict ai = a + i * k;
     float* __restrict ci = c + i * n;
     for (int64_t j = 0; j < n; ++j) {
-      const float* __restrict bj = b + j * k;
-      float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-      int64_t p = 0;
-      for (; p + 4 <= k; p += 4) {
-        s0 += ai[p] * bj[p];
-        s1 += ai[p + 1] * bj[p + 1];
-        s2 += ai[p + 2] * bj[p + 2];
-        s3 += ai[p + 3] * bj[p + 3];
-      }
-      for (; p < k; ++p) s0 += ai[p] * bj[p];
-      const float sum = (s0 + s1) + (s2 + s3);
+      const float sum = scalar::dot4(ai, b + j * k, k);
       ci[j] = accumulate ? ci[j] + sum : sum;
     }
   }
@@ -408,7 +399,7 @@ class CpuBackend final : public Backend {
   void adam_update(float* w, const float* g, float* m, float* v, int64_t n, const float* lr_p, int64_t gs,
                    const float* step, float beta1, float beta2, float eps) override {
     const float t = step[0];
-    const float b1p = std::pow(beta1, t), b2p = std::pow(beta2, t);
+    const float b1p = scalar::pow_step(beta1, t), b2p = scalar::pow_step(beta2, t);
     for (int64_t s = 0; s < n; s += gs) {
       const float alpha = lr_p[s / gs] * std::sqrt(1.0f - b2p) / (1.0f - b1p);
       const int64_t e = std::min(n, s + gs);
@@ -418,6 +409,11 @@ class CpuBackend final : public Backend {
         w[i] -= (m[i] * alpha) / (std::sqrt(v[i]) + eps);
       }
     }
+  }
+
+  // The fused step on one thread, model after model (core/toy_step.h).
+  void toy_step(const ToyStepArgs& a) override {
+    for (int64_t m = 0; m < a.models; ++m) toystep::model_step(a, static_cast<int>(m), [](auto&& phase) { phase(0, 1); });
   }
 };
 

@@ -1,0 +1,211 @@
+// The fused toy step (core/toy_step.h) against the op-by-op graph: on the CPU it must give the same bits at the
+// notebook's sizes (activations, loss, weight gradients, whole training runs), agree within float tolerance at
+// sizes where the graph's products go through Eigen, match finite differences of its own loss, and not depend on
+// how many threads run its phases or in which order (what makes the one-block CUDA kernel race-free).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "apps/lib/train.h"
+#include "core/rng.h"
+#include "core/toy_step.h"
+#include "tests/gpu_guard.h"
+
+using namespace toy;
+
+namespace {
+
+// Every named layer output that the step writes, the loss, and the weights' gradients, as host vectors.
+std::vector<std::pair<std::string, std::vector<float>>> step_results(ToyModel& m) {
+  std::vector<std::pair<std::string, std::vector<float>>> out;
+  for (const auto& name : toy_layer_names()) out.push_back({name, m.model().output(name).value().to_vector()});
+  out.push_back({"loss", m.loss().value().to_vector()});
+  for (const auto& name : toy_weight_names()) out.push_back({"grad/" + name, m.weight(name).grad().to_vector()});
+  return out;
+}
+
+void check_same_bits(ToyModel& a, ToyModel& b) {
+  auto ra = step_results(a), rb = step_results(b);
+  REQUIRE(ra.size() == rb.size());
+  for (size_t i = 0; i < ra.size(); ++i) {
+    CAPTURE(ra[i].first);
+    CHECK(ra[i].second == rb[i].second);
+  }
+}
+
+// |a - b| <= atol + rtol |b| element-wise, for every result.
+void check_close(ToyModel& a, ToyModel& b, float atol, float rtol) {
+  auto ra = step_results(a), rb = step_results(b);
+  REQUIRE(ra.size() == rb.size());
+  for (size_t i = 0; i < ra.size(); ++i) {
+    CAPTURE(ra[i].first);
+    REQUIRE(ra[i].second.size() == rb[i].second.size());
+    float worst = 0.0f;
+    for (size_t j = 0; j < ra[i].second.size(); ++j) {
+      const float x = ra[i].second[j], y = rb[i].second[j];
+      REQUIRE(std::isfinite(x));
+      worst = std::max(worst, std::abs(x - y) - (atol + rtol * std::abs(y)));
+    }
+    CHECK(worst <= 0.0f);
+  }
+}
+
+// Replace every weight with uniform(-range, range) values (the same for every model built with the same `seed`), so the
+// attention gradients are far above the absolute tolerance (at the Keras initialization they are ~1e-8).
+void randomize_weights(ToyModel& m, uint64_t seed, float range = 1.0f) {
+  Rng rng(seed);
+  for (const auto& name : toy_weight_names()) {
+    Tensor& w = m.weight(name).value();
+    w.copy_from(init::uniform(w.shape(), rng, -range, range).to(w.device()));
+  }
+}
+
+ToyCorpus longer_corpus() {
+  return parse_corpus(
+      "the quick brown fox jumps over the lazy dog today\n"
+      "a slow red fox walks under the busy bridge tonight\n"
+      "the lazy dog sleeps under a quick red sun again\n",
+      "test corpus");
+}
+
+}  // namespace
+
+TEST_CASE("toy_step: CPU fused step is bit-identical to the graph at the notebook's sizes") {
+  ToyCorpus c = notebook_corpus();
+  for (int64_t H : {1, 10, 20, 40})
+    for (LossKind loss : {LossKind::Keras, LossKind::Normalized})
+      for (int64_t batch : {2, 1})
+        for (std::vector<uint64_t> seeds : {std::vector<uint64_t>{7}, std::vector<uint64_t>{1, 2, 3}}) {
+          CAPTURE(H);
+          CAPTURE(loss_name(loss));
+          CAPTURE(batch);
+          CAPTURE(seeds.size());
+          ToyConfig cfg;
+          cfg.H = H, cfg.loss = loss;
+          ToyModel graph(c, cfg, batch, seeds), fused(c, cfg, batch, seeds);
+          graph.forward_backward(false);
+          fused.forward_backward(true);
+          check_same_bits(graph, fused);
+        }
+}
+
+TEST_CASE("toy_step: 300 epochs of SGD + plateau, and Adam mini-batches, train to the same bits fused or not") {
+  ToyCorpus c = notebook_corpus();
+  for (const char* optimizer : {"sgd", "adam"}) {
+    CAPTURE(optimizer);
+    TrainOptions o;
+    o.epochs = 300;
+    o.optimizer = optimizer;
+    o.batch = std::string(optimizer) == "adam" ? 1 : 2;
+    o.plateau_opts.patience = 3;
+    o.plateau_opts.min_delta = 2e-3;
+    ToyConfig cfg;
+    ToyModel graph(c, cfg, o.batch, {1, 2}), fused(c, cfg, o.batch, {1, 2});
+    o.step = StepPath::Graph;
+    auto rg = train_models(graph, c, o);
+    o.step = StepPath::Fused;
+    auto rf = train_models(fused, c, o);
+    for (size_t i = 0; i < rg.size(); ++i) {
+      CHECK(rg[i].loss == rf[i].loss);
+      CHECK(rg[i].reductions == rf[i].reductions);
+    }
+    for (const auto& name : toy_weight_names())
+      CHECK(graph.weight(name).value().to_vector() == fused.weight(name).value().to_vector());
+  }
+}
+
+TEST_CASE("toy_step: larger shapes (the graph's products through Eigen) agree within float tolerance") {
+  ToyCorpus c = longer_corpus();
+  for (int64_t H : {33, 96})
+    for (LossKind loss : {LossKind::Keras, LossKind::Normalized}) {
+      CAPTURE(H);
+      CAPTURE(loss_name(loss));
+      ToyConfig cfg;
+      cfg.H = H, cfg.loss = loss;
+      ToyModel graph(c, cfg, 3, {4, 5}), fused(c, cfg, 3, {4, 5});
+      randomize_weights(graph, 9);
+      randomize_weights(fused, 9);
+      graph.forward_backward(false);
+      fused.forward_backward(true);
+      check_close(graph, fused, 1e-6f, 1e-4f);
+    }
+}
+
+TEST_CASE("toy_step: the fused gradients match central differences of the fused loss") {
+  ToyCorpus c = notebook_corpus();
+  for (LossKind loss : {LossKind::Keras, LossKind::Normalized}) {
+    CAPTURE(loss_name(loss));
+    ToyConfig cfg;
+    cfg.H = 6, cfg.loss = loss;
+    ToyModel m(c, cfg, 2);
+    randomize_weights(m, 11);  // away from the tiny initial embeddings: every gradient well above the noise
+    m.forward_backward(true);
+    for (const auto& name : toy_weight_names()) {
+      CAPTURE(name);
+      // Along the weight's own gradient direction u = g/|g|: d/dh L(w + h u) at 0 is |g|. One direction per tensor
+      // sums every element's signal, far above the float32 noise of single-element differences.
+      Tensor& w = m.weight(name).value();
+      const std::vector<float> w0 = w.to_vector(), g = m.weight(name).grad().to_vector();
+      double norm = 0.0;
+      for (float v : g) norm += static_cast<double>(v) * v;
+      norm = std::sqrt(norm);
+      REQUIRE(norm > 1e-3);
+      auto loss_at = [&](double h) {
+        for (size_t i = 0; i < g.size(); ++i) w[static_cast<int64_t>(i)] = static_cast<float>(w0[i] + h * g[i] / norm);
+        m.forward_backward(true);
+        return static_cast<double>(m.loss().value().item());
+      };
+      auto central = [&](double h) { return (loss_at(h) - loss_at(-h)) / (2.0 * h); };
+      // Richardson: (4 D(h/2) - D(h)) / 3 cancels the h^2 term of the central difference.
+      const double fd = (4.0 * central(2.5e-3) - central(5e-3)) / 3.0;
+      for (size_t i = 0; i < g.size(); ++i) w[static_cast<int64_t>(i)] = w0[i];
+      const double rel = std::abs(fd - norm) / norm;
+      CAPTURE(norm);
+      CAPTURE(fd);
+      CAPTURE(rel);
+      CHECK(rel < 5e-3);  // measured: at most 1.4e-3
+    }
+  }
+}
+
+TEST_CASE("toy_step: the result does not depend on how many threads run the phases, or their order") {
+  ToyCorpus c = longer_corpus();
+  ToyConfig cfg;
+  cfg.H = 12;
+  ToyModel ref(c, cfg, 3, {1, 2}), team(c, cfg, 3, {1, 2});
+  ref.forward_backward(true);
+  const ToyStepArgs& a = team.step_args();
+  for (int threads : {2, 3, 32, 100, 256})
+    for (bool reverse : {false, true}) {
+      CAPTURE(threads);
+      CAPTURE(reverse);
+      // A barrier between phases, as __syncthreads: every simulated thread runs the phase before the next starts.
+      for (int m = 0; m < a.models; ++m)
+        toystep::model_step(a, m, [&](auto&& phase) {
+          for (int i = 0; i < threads; ++i) phase(reverse ? threads - 1 - i : i, threads);
+        });
+      check_same_bits(ref, team);
+    }
+}
+
+TEST_CASE("parity/toy_step: the CUDA fused step against the CPU, and run to run") {
+  TOY_REQUIRE_GPU();
+  for (ToyCorpus c : {notebook_corpus(), longer_corpus()})
+    for (int64_t H : {1, 20, 33})
+      for (LossKind loss : {LossKind::Keras, LossKind::Normalized}) {
+        CAPTURE(H);
+        CAPTURE(loss_name(loss));
+        ToyConfig cfg;
+        cfg.H = H, cfg.loss = loss;
+        const int64_t batch = c.size();
+        ToyModel cpu(c, cfg, batch, {3, 4, 5});
+        cfg.device = Device::CUDA;
+        ToyModel gpu(c, cfg, batch, {3, 4, 5}), again(c, cfg, batch, {3, 4, 5});
+        cpu.forward_backward(true);
+        gpu.forward_backward(true);
+        again.forward_backward(true);
+        check_close(gpu, cpu, 1e-5f, 1e-4f);
+        check_same_bits(gpu, again);
+      }
+}
