@@ -17,7 +17,8 @@ Runner add_devices(CLI::App& app) {
       return 0;
     }
     std::vector<cuda::DeviceInfo> gpus = cuda::devices();
-    if (gpus.empty()) fmt::print("cuda: compiled in; no usable GPU found (--device cuda will refuse)\n");
+    if (gpus.empty())
+      fmt::print("cuda: compiled in; no usable GPU: {} (--device cuda will refuse)\n", cuda_unavailable_reason());
     for (const auto& d : gpus) fmt::print("cuda {}\n", cuda::describe(d));
     return 0;
   };

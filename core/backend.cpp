@@ -17,7 +17,8 @@ Device parse_device(const char* name) {
   if (std::strcmp(name, "cpu") == 0) return Device::CPU;
   TOY_CHECK(std::strcmp(name, "cuda") == 0, "device: unknown '{}' (expected cpu or cuda)", name);
   TOY_CHECK(cuda_compiled(), "--device cuda: toyformer was built without the CUDA backend");
-  TOY_CHECK(cuda_available(), "--device cuda: no usable CUDA GPU found (see `toyformer devices`)");
+  TOY_CHECK(cuda_available(), "--device cuda: no usable CUDA GPU: {} (see `toyformer devices`)",
+            cuda_unavailable_reason());
   return Device::CUDA;
 }
 

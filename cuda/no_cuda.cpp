@@ -9,6 +9,7 @@ namespace toy {
 
 Backend& cuda_backend() { fail("cuda: toyformer was built without the CUDA backend (configure with a CUDA toolkit)"); }
 bool cuda_available() { return false; }
+const char* cuda_unavailable_reason() { return "toyformer was built without the CUDA backend"; }
 bool cuda_compiled() { return false; }
 
 namespace cuda {
