@@ -5,7 +5,10 @@
 #   PKG_CONFIG_SYSROOT_DIR=$PWD/.deps PKG_CONFIG_PATH=$PWD/.deps/usr/lib/x86_64-linux-gnu/pkgconfig \
 #   LD_LIBRARY_PATH=$PWD/.deps/usr/lib/x86_64-linux-gnu \
 #   cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_PREFIX_PATH=$PWD/.deps/usr
-#   cmake --build build-gpu -j 16 && LD_LIBRARY_PATH=$PWD/.deps/usr/lib/x86_64-linux-gnu ctest --test-dir build-gpu
+#   cmake --build build-gpu -j 16 && TOYFORMER_REQUIRE_GPU=1 LD_LIBRARY_PATH=$PWD/.deps/usr/lib/x86_64-linux-gnu \
+#   ctest --test-dir build-gpu        # REQUIRE_GPU: a GPU the tests cannot use fails them instead of skipping them
+# Then `build-gpu/apps/toyformer bench --device cuda` beside `python3 tests/reference/bench_toy.py --device cuda`,
+# `bench --large --device cuda` beside `tests/reference/bench_attention.py --device cuda`, `sweep --device cuda`.
 # (Building on the device links against its own CUDA toolkit, whatever its version.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
