@@ -48,6 +48,7 @@ int run_sweep(const SweepCli& c) {
   cfg.plateau_opts = c.plateau_options();
   cfg.loss = c.loss;
   cfg.device = c.device;
+  cfg.step = c.step;
   cfg.corpus_source = c.corpus.empty() ? "notebook" : c.corpus;
   const Shard shard = parse_shard(c.shard);
   TOY_CHECK(c.jobs >= 0, "--jobs must be >= 0 (0: one per core), got {}", c.jobs);

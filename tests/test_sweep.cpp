@@ -225,3 +225,16 @@ TEST_CASE("sweep/cli: bad arguments -> one line, exit code 2") {
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
 }
+
+TEST_CASE("sweep/cli: --step is recorded and kept apart by merge; fused gives the graph's rows on the CPU") {
+  fs::path d = scratch();
+  REQUIRE(run(kTiny + " --out " + (d / "auto").string()).code == 0);
+  REQUIRE(run(kTiny + " --step fused --out " + (d / "fused").string()).code == 0);
+  CHECK(slurp(d / "fused" / "runs.csv") == slurp(d / "auto" / "runs.csv"));
+  CHECK(nlohmann::json::parse(slurp(d / "fused" / "sweep.json")).at("config").at("step") == "fused");
+  REQUIRE(run(kTiny + " --step fused --shard 2/2 --out " + (d / "b").string()).code == 0);
+  REQUIRE(run(kTiny + " --shard 1/2 --out " + (d / "a").string()).code == 0);
+  Run mismatch = run("sweep merge " + (d / "a").string() + " " + (d / "b").string() + " --out " + (d / "m").string());
+  CHECK(mismatch.code == 2);
+  CHECK(mismatch.err.find("step \"auto\" vs \"fused\"") != std::string::npos);
+}

@@ -37,6 +37,7 @@ TrainOptions train_options(const SweepConfig& c) {
   o.nesterov = c.nesterov;
   o.plateau = c.plateau;
   o.plateau_opts = c.plateau_opts;
+  o.step = parse_step_path(c.step);
   return o;
 }
 
@@ -130,6 +131,7 @@ nlohmann::json config_to_json(const SweepConfig& c) {
   j["cooldown"] = c.plateau_opts.cooldown;
   j["loss"] = c.loss;
   j["device"] = c.device;
+  j["step"] = c.step;
   j["corpus_source"] = c.corpus_source;
   return j;
 }
@@ -153,6 +155,7 @@ SweepConfig config_from_json(const nlohmann::json& j) {
   c.plateau_opts.cooldown = j.at("cooldown").get<int64_t>();
   c.loss = j.at("loss").get<std::string>();
   c.device = j.at("device").get<std::string>();
+  c.step = j.value("step", std::string("auto"));
   c.corpus_source = j.value("corpus_source", std::string("notebook"));
   return c;
 }

@@ -27,6 +27,7 @@ struct SweepConfig {
   PlateauOptions plateau_opts;
   std::string loss = "keras";
   std::string device = "cpu";
+  std::string step = "auto";  // auto | fused | graph (TrainOptions::step)
   std::string corpus_source = "notebook";  // "notebook" or the --corpus path (informational; the corpus is stored)
 };
 
