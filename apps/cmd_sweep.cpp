@@ -49,6 +49,8 @@ int run_sweep(const SweepCli& c) {
   cfg.loss = c.loss;
   cfg.device = c.device;
   cfg.step = c.step;
+  cfg.early_stop = EarlyStopOptions{c.early_stop, c.early_stop_min_delta};
+  cfg.solved_share = c.solved_share;
   cfg.corpus_source = c.corpus.empty() ? "notebook" : c.corpus;
   const Shard shard = parse_shard(c.shard);
   TOY_CHECK(c.jobs >= 0, "--jobs must be >= 0 (0: one per core), got {}", c.jobs);
@@ -97,7 +99,7 @@ int run_sweep(const SweepCli& c) {
   write_sweep_dir(c.out, d);
   fmt::print("{}", summary_table(d));
   fmt::print("{} runs in {:.2f} s wall ({} job{}); wrote {}/: runs.csv summary.csv report.html final_loss.svg "
-             "solved_rate.svg sweep.json, and timing.csv (the seconds per run)\n",
+             "outcome_rate.svg sweep.json, and timing.csv (the seconds per run)\n",
              d.runs.size(), wall, c.device == "cuda" ? 1 : jobs, (c.device == "cuda" ? 1 : jobs) == 1 ? "" : "s", c.out);
   return 0;
 }

@@ -20,6 +20,7 @@
 #include "apps/lib/report.h"
 #include "apps/lib/sweep.h"
 #include "apps/lib/train.h"
+#include "apps/lib/verdict.h"
 #include "core/backend.h"
 #include "core/error.h"
 #include "core/npz.h"
@@ -204,6 +205,7 @@ int run_train(const TrainCli& c) {
             "--dump-grads adds to the activation dump: give --dump-activations or --out");
   std::vector<int64_t> snap_epochs;
   std::vector<std::vector<float>> snap_data(snap_layers.size());
+  std::vector<float> snap_share;  // [S, J]: the decision share of each judged position at each snapshot
   // With batch < corpus size the training forward pass holds one batch: snapshot the whole corpus through an
   // evaluation model at the weights after the epoch's updates instead.
   std::unique_ptr<ToyModel> snap_eval;
@@ -225,6 +227,9 @@ int run_train(const TrainCli& c) {
       std::vector<float> v = src->model().output(snap_layers[i]).value().to_vector();
       snap_data[i].insert(snap_data[i].end(), v.begin(), v.end());
     }
+    for (const PositionShare& p : decision_shares(corpus, cfg.loss, src->model().output("skipadd").value(),
+                                                  src->model().output("activation").value()))
+      snap_share.push_back(static_cast<float>(p.share));
     snap_epochs.push_back(k);
   };
 
@@ -242,17 +247,21 @@ int run_train(const TrainCli& c) {
   int64_t last_epoch = 0;
   o.on_epoch = [&](const EpochInfo& e) {
     if (c.snapshot_every > 0 && e.model == 0) snapshot(e);
+    if (e.stopped && !c.quiet)
+      out("{}Epoch {}: early stopping (the loss has not improved by more than {:g} for {} epochs).\n",
+          tty ? "\r\033[K" : "", e.epoch + 1, c.early_stop_min_delta, c.early_stop);
     if (e.reduced && !c.quiet)
       out("{}Epoch {}: ReduceLROnPlateau reducing learning rate to {}.\n", tty ? "\r\033[K" : "", e.epoch + 1,
           std::max(static_cast<double>(e.lr) * o.plateau_opts.factor, o.plateau_opts.min_lr));
-    if (c.quiet || ((e.epoch & 255) != 255 && e.epoch + 1 != e.epochs)) return;
+    if (c.quiet || ((e.epoch & 255) != 255 && e.epoch + 1 != e.epochs && !e.stopped)) return;
     auto now = std::chrono::steady_clock::now();
     double dt = std::chrono::duration<double>(now - last).count();
-    if (e.epoch + 1 != e.epochs && dt < (tty ? 0.1 : 2.0)) return;
+    const bool last_epoch_now = e.epoch + 1 == e.epochs || e.stopped;
+    if (!last_epoch_now && dt < (tty ? 0.1 : 2.0)) return;
     double rate = static_cast<double>(e.epoch + 1 - last_epoch) / std::max(dt, 1e-9);
     if (tty)
       out("\r\033[Kepoch {}/{}  loss {:.4f}  lr {:.4g}  steps/s {:.0f}{}", e.epoch + 1, e.epochs, e.loss, e.new_lr,
-          rate, e.epoch + 1 == e.epochs ? "\n" : "");
+          rate, last_epoch_now ? "\n" : "");
     else
       out("epoch {}/{} loss {:.4f} lr {:.4g} steps/s {:.0f}\n", e.epoch + 1, e.epochs, e.loss, e.new_lr, rate);
     std::fflush(out.f);
@@ -274,8 +283,11 @@ int run_train(const TrainCli& c) {
   }
   const Tensor& act = view->model().output("activation").value();
   const Tensor& attn = view->model().output("AttnWts").value();
-  Verdict v = judge(corpus, act);
   const float final_loss = view->loss().value().item();
+  const Verdict v = judge(corpus,
+                          decision_shares(corpus, cfg.loss, view->model().output("skipadd").value(), act),
+                          TrainingTrace{r.loss, r.final_lr, o.plateau, o.plateau_opts.min_lr}, verdict_rules(c));
+  const LossLevels levels = loss_levels(corpus);
 
   if (!c.quiet) {
     for (int64_t s = 0; s < corpus.size(); ++s) {
@@ -284,9 +296,10 @@ int run_train(const TrainCli& c) {
     }
     out("\n");
   }
-  out("final loss {:.4f} after {} epochs, lr {:.4g}, {:.2f} us/step\n", final_loss, r.loss.size(), r.final_lr,
-      r.us_per_step);
-  out("verdict: {} — {}\n", v.solved ? "SOLVED" : "not solved", v.text);
+  out("final loss {:.4f} after {} epochs{}, lr {:.4g}, {:.2f} us/step\n", final_loss, r.loss.size(),
+      r.stopped_early ? " (early stop)" : "", r.final_lr, r.us_per_step);
+  out("loss levels: {}\n", loss_levels_text(corpus, levels));
+  out("{}", v.line(corpus));
 
   if (!c.save_weights.empty()) {
     NpzArrays w;
@@ -299,6 +312,8 @@ int run_train(const TrainCli& c) {
     const int64_t S = static_cast<int64_t>(snap_epochs.size());
     std::vector<float> ep(snap_epochs.begin(), snap_epochs.end());
     dump.push_back({"epochs", Tensor::from(Shape{S}, ep)});
+    if (!v.positions.empty())
+      dump.push_back({"share@epochs", Tensor::from(Shape{S, static_cast<int64_t>(v.positions.size())}, snap_share)});
     for (size_t i = 0; i < snap_layers.size(); ++i) {
       std::vector<int64_t> dims{S};
       for (int64_t d : view->model().output(snap_layers[i]).shape().dims()) dims.push_back(d);
@@ -341,8 +356,10 @@ int run_train(const TrainCli& c) {
     rec.reductions = r.reductions;
     rec.final_loss = final_loss;
     rec.final_lr = r.final_lr;
-    rec.solved = v.solved;
-    rec.verdict = v.text;
+    rec.config["solved_share"] = c.solved_share;
+    rec.verdict = v;
+    rec.levels = levels;
+    rec.stopped_early = r.stopped_early;
     rec.attn_the_to_subject = attention_to_evidence(corpus, attn);
     rec.params = m.model().param_count();
     rec.us_per_step = r.us_per_step;
@@ -351,7 +368,8 @@ int run_train(const TrainCli& c) {
     for (const char* name : {"dot", "lambda", "Voutput", "skipadd"})
       rec.layers.push_back({name, view->model().output(name).value().to(Device::CPU)});
     for (auto& [k, t] : dump)
-      if (k == "epochs" || k == "AttnWts@epochs") rec.layers.push_back({k, t});
+      if (k == "epochs" || k == "AttnWts@epochs" || k == "activation@epochs" || k == "share@epochs")
+        rec.layers.push_back({k, t});
     if (!c.out_dir.empty()) {
       NpzArrays w;
       for (const auto& name : toy_weight_names()) w.push_back({name, m.weight(name).value()});
@@ -364,8 +382,13 @@ int run_train(const TrainCli& c) {
     j["final_loss"] = final_loss;
     j["epochs"] = r.loss.size();
     j["final_lr"] = r.final_lr;
-    j["solved"] = v.solved;
-    j["verdict"] = v.text;
+    j["outcome"] = outcome_name(v.outcome);
+    j["solved"] = v.solved();
+    j["share"] = std::isnan(v.share) ? nlohmann::json(nullptr) : nlohmann::json(v.share);
+    j["verdict"] = v.json(corpus);
+    j["loss_floor"] = levels.floor;
+    j["loss_undecided"] = levels.undecided;
+    j["stopped_early"] = r.stopped_early;
     j["us_per_step"] = r.us_per_step;
     j["params"] = m.model().param_count();
     j["H"] = c.H;

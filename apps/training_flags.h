@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/lib/train.h"
+#include "apps/lib/verdict.h"
 #include <string>
 
 namespace toy::app {
@@ -17,6 +18,9 @@ struct TrainingFlags {
   bool nesterov = false, no_plateau = false;
   double plateau_factor = 0.2, min_lr = 1e-4, min_delta = 1e-4;
   int64_t plateau_patience = 10, cooldown = 0;
+  int64_t early_stop = -1;  // EarlyStopping patience; < 0: off
+  double early_stop_min_delta = 0;
+  double solved_share = 0.9;  // the verdict's threshold (decides the outcome, not the numbers)
 
   PlateauOptions plateau_options() const {
     return PlateauOptions{plateau_factor, plateau_patience, min_lr, min_delta, cooldown};
@@ -33,6 +37,7 @@ struct TrainingFlags {
     o.plateau = !no_plateau;
     o.plateau_opts = plateau_options();
     o.step = parse_step_path(step);
+    o.early_stop = EarlyStopOptions{early_stop, early_stop_min_delta};
     return o;
   }
 };
@@ -40,7 +45,7 @@ struct TrainingFlags {
 // The flags that decide a run's numbers, as JSON (run.json, checkpoint settings, reports); --epochs and --corpus
 // are left to the caller (a resume may extend the epochs; the corpus is recorded as sentences or a path).
 inline nlohmann::json training_settings(const TrainingFlags& f) {
-  return {{"batch", f.batch},
+  nlohmann::json j{{"batch", f.batch},
           {"optimizer", f.optimizer},
           {"lr", f.lr < 0 ? nlohmann::json(nullptr) : nlohmann::json(f.lr)},
           {"momentum", f.momentum},
@@ -54,7 +59,29 @@ inline nlohmann::json training_settings(const TrainingFlags& f) {
           {"loss", f.loss},
           {"device", f.device},
           {"step", f.step}};
+  // Only when on, so that records written before early stopping existed still match (resume compares settings).
+  if (f.early_stop >= 0) {
+    j["early_stop"] = f.early_stop;
+    j["early_stop_min_delta"] = f.early_stop_min_delta;
+  }
+  return j;
 }
+
+// The verdict's rules from the flags.
+inline VerdictRules verdict_rules(const TrainingFlags& f) {
+  VerdictRules r;
+  r.solved_share = f.solved_share;
+  return r;
+}
+
+// README and --help state the rules in these words.
+inline const char* kOutcomeRules =
+    "Outcomes: solved = share >= --solved-share (default 0.9, a logit gap >= ln 9) at every judged position; "
+    "stuck = not solved, and the plateau rule drove the lr down to --min-lr or the loss fell by less than 1e-3 over "
+    "the last 10% of epochs; unfinished = not solved and still improving (more epochs would likely help). The share "
+    "at a judged position (the next token is fixed by the prefix but not by the token alone: 'the') is "
+    "p(target) / (p(target) + p(strongest competitor)) on the distribution the model was trained on (softmax over "
+    "skipadd for --loss keras; the clipped, normalized sigmoid for --loss normalized).";
 
 // --epochs --batch --optimizer --lr --momentum --nesterov --no-plateau --plateau-factor --plateau-patience --min-lr
 // --min-delta --cooldown --loss --device --step --corpus
@@ -85,6 +112,19 @@ inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string&
       ->check(CLI::IsMember({"auto", "fused", "graph"}))
       ->capture_default_str();
   s->add_option("--corpus", f.corpus, "one sentence per line (<ST> is prepended); default: the notebook's two");
+  s->add_option("--early-stop", f.early_stop,
+                "stop when the loss has not improved by more than --early-stop-min-delta for PATIENCE epochs (Keras "
+                "EarlyStopping(monitor='loss'), restore_best_weights=False); --epochs becomes a ceiling")
+      ->check(CLI::NonNegativeNumber);
+  s->add_option("--early-stop-min-delta", f.early_stop_min_delta, "EarlyStopping min_delta")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  s->add_option("--solved-share", f.solved_share,
+                "verdict threshold: solved when the share of the target against its strongest competitor is at least "
+                "this at every judged position")
+      ->check(CLI::Range(0.5, 1.0))
+      ->capture_default_str();
+  s->footer(kOutcomeRules);
 }
 
 }  // namespace toy::app

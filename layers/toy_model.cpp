@@ -256,6 +256,14 @@ Tensor ToyModel::weight_of(const std::string& name, int64_t m) const {
   return block(w, m, models(), shape);
 }
 
+void ToyModel::set_weight_of(const std::string& name, int64_t m, const Tensor& w) {
+  TOY_CHECK(m >= 0 && m < models(), "toy model: model {} out of range [0, {})", m, models());
+  Tensor& all = weight(name).value();
+  const int64_t n = all.numel() / models();
+  TOY_CHECK(w.numel() == n, "toy model: weight '{}' of one model has {} values, got ({})", name, n, w.shape().str());
+  backend(all.device()).copy_from_host(all.data() + m * n, w.to(Device::CPU).data(), static_cast<size_t>(n));
+}
+
 Tensor ToyModel::activation_of(const std::string& name, int64_t m) const {
   TOY_CHECK(m >= 0 && m < models(), "toy model: model {} out of range [0, {})", m, models());
   const Tensor& a = model_.output(name).value();

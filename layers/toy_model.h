@@ -65,6 +65,8 @@ class ToyModel {
   // Model m's weight / layer output with single-model shapes ([V,E], [E,H], [B,T,...]): a host copy.
   Tensor weight_of(const std::string& name, int64_t m) const;
   Tensor activation_of(const std::string& name, int64_t m) const;
+  // Overwrite model m's block of a weight (single-model shape, e.g. [E,H] for Qmat) from a host tensor.
+  void set_weight_of(const std::string& name, int64_t m, const Tensor& w);
   // The per-model losses of the last forward pass ([M] values; one for a single model).
   std::vector<float> losses() const;
   // Load sequences `rows[m]` of the corpus into model m's inputs and targets.

@@ -106,10 +106,27 @@ TEST_CASE("cli/train: weights and activations round-trip through .npz") {
   for (const auto& e : fs::directory_iterator(d)) CHECK(e.path().string().find(".tmp") == std::string::npos);
 }
 
-TEST_CASE("cli/train: the default run solves the notebook's task (seed 1)") {
+TEST_CASE("cli/train: the default run (seed 1) is honestly unfinished, 10000 epochs solve it") {
+  // At 5020 epochs `the` gives chkn and beef nearly the same probability (share ~0.5): not solved, and the loss is
+  // still falling with the lr at 0.01, so more epochs would help; at 10000 epochs the same seed solves.
   Run r = run("train --quiet");
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("verdict: SOLVED") != std::string::npos);
+  CHECK(r.out.find("verdict: UNFINISHED \u2014 the -> chkn after man: ") != std::string::npos);
+  CHECK(r.out.find("more epochs would likely help") != std::string::npos);
+  CHECK(r.out.find("loss levels: floor 0.139 (all that the prefixes leave open); 'the' undecided 0.277") !=
+        std::string::npos);
+  Run longer = run("train --quiet --epochs 10000");
+  REQUIRE(longer.code == 0);
+  CHECK(longer.out.find("verdict: SOLVED") != std::string::npos);
+  // The same with early stopping as the ceiling's guard: it stops before 20000 and still solves.
+  Run es = run("train --quiet --epochs 20000 --early-stop 50 --early-stop-min-delta 1e-5 --json");
+  REQUIRE(es.code == 0);
+  const auto j = nlohmann::json::parse(es.out);
+  CHECK(j["outcome"] == "solved");
+  CHECK(j["stopped_early"] == true);
+  CHECK(j["epochs"].get<int64_t>() < 20000);
+  CHECK(j["share"].get<double>() >= 0.9);
+  for (const auto& p : j["verdict"]["positions"]) CHECK(p["share"].get<double>() >= 0.9);
   Run full = run("train --epochs 20");
   CHECK(full.out.find("sequence 1: attention weights (AttnWts, rows attend to columns)") != std::string::npos);
   CHECK(full.out.find("3 the") != std::string::npos);

@@ -110,14 +110,14 @@ TEST_CASE("report/sweep: summary table, both plots, the runs") {
   const std::string html = slurp(d / "sw.html");
   CHECK(html == slurp(d / "sw" / "report.html"));
   for (const char* s : {"toyformer sweep: H 10, 20 &times; 3 seeds", "id=\"summary\"", "id=\"plots\"", "id=\"config\"",
-                        "id=\"runs\"", "final loss per H", "solved rate per H", "95% interval (Wilson)", "all 6 runs",
+                        "id=\"runs\"", "final loss per H", "outcomes per H", "95% Wilson score interval", "all 6 runs",
                         "H=20 seed 3: final loss"}) {
     CAPTURE(s);
     CHECK(html.find(s) != std::string::npos);
   }
   CHECK(count(html, "<svg") == 2);
   check_svgs(html);
-  for (const char* f : {"final_loss.svg", "solved_rate.svg"}) {
+  for (const char* f : {"final_loss.svg", "outcome_rate.svg"}) {
     CAPTURE(f);
     CHECK(toy::testing::xml_problem(slurp(d / "sw" / f)) == "");
   }

@@ -230,10 +230,16 @@ TEST_CASE("svg/sweep plots: box + strip per group and rates with intervals") {
     CHECK(count(s, "class=\"box\"") == 3);
     CHECK(s.find("seed 3 &lt;&amp;&gt;") != std::string::npos);
   }
-  const std::string r = svg::rate_plot("solved <rate>", {{"H=10", 78, 100, 0.689, 0.850}, {"H=20", 0, 0, 0, 1}});
+  svg::RatePlot p;
+  p.title = "solved <rate>";
+  p.series = {"solved", "stuck"};
+  p.groups = {{"H=10", {{78, 100, 0.689, 0.850}, {22, 100, 0.150, 0.311}}}, {"H=20", {{0, 0, 0, 1}, {0, 0, 0, 1}}}};
+  const std::string r = svg::rate_plot(p);
   CHECK(xml_problem(r) == "");
-  CHECK(r.find(">78/100</text>") != std::string::npos);
+  CHECK(r.find(">78</text>") != std::string::npos);
+  CHECK(r.find(">n=100</text>") != std::string::npos);
   CHECK(r.find("no runs") != std::string::npos);
   CHECK(r.find("solved &lt;rate&gt;") != std::string::npos);
-  CHECK(r.find("78/100 solved = 78.0%, 95% interval 68.9% - 85.0%") != std::string::npos);
+  CHECK(r.find("H=10: 78/100 solved = 78.0%, 95% interval 68.9% - 85.0%") != std::string::npos);
+  CHECK(r.find("H=10: 22/100 stuck = 22.0%") != std::string::npos);
 }

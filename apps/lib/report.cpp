@@ -38,7 +38,11 @@ td.target { outline: 2px solid #1a9850; outline-offset: -2px; }
 td.best { font-weight: bold; }
 .verdict { padding: 8px 12px; border-radius: 4px; font-weight: 600; display: inline-block; }
 .verdict.solved { background: #d9f0d3; border: 1px solid #1a9850; }
-.verdict.unsolved { background: #fddbc7; border: 1px solid #b2182b; }
+.verdict.stuck { background: #fddbc7; border: 1px solid #b2182b; }
+.verdict.unfinished { background: #fee8c8; border: 1px solid #e08214; }
+.verdict.none { background: #eeeeee; border: 1px solid #888888; }
+.because { color: #444; font-size: 13px; margin: 6px 0 12px; }
+.figure svg { max-width: 100%; height: auto; }
 .row { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 .figure { margin: 8px 0; }
 .note { color: #555; font-size: 13px; max-width: 900px; }
@@ -124,6 +128,18 @@ std::string value_table(const std::vector<std::string>& rows, const std::vector<
   return s + "</table>\n";
 }
 
+// The corpus' loss levels as labelled reference lines: "floor", "'the' undecided".
+std::vector<svg::Level> level_lines_of(const ToyCorpus& c, const LossLevels& l) {
+  std::vector<svg::Level> out{{"floor", l.floor}};
+  std::string words;
+  for (const JudgedPosition& j : judged_positions(c)) {
+    const std::string w = "'" + c.vocab[static_cast<size_t>(j.token)] + "'";
+    if (words.find(w) == std::string::npos) words += (words.empty() ? "" : ", ") + w;
+  }
+  if (!words.empty()) out.push_back({words + " undecided", l.undecided});
+  return out;
+}
+
 RunRecord record_from_json(const nlohmann::json& j, const std::string& where) {
   RunRecord r;
   try {
@@ -133,8 +149,11 @@ RunRecord record_from_json(const nlohmann::json& j, const std::string& where) {
     const auto& m = j.at("metrics");
     r.final_loss = m.at("final_loss").get<float>();
     r.final_lr = m.at("final_lr").get<float>();
-    r.solved = m.at("solved").get<bool>();
-    r.verdict = m.at("verdict").get<std::string>();
+    TOY_CHECK(m.contains("outcome"), "no verdict outcome (run.json written by a toyformer before the three-outcome "
+                                     "verdict: rerun train --out)");
+    r.verdict = verdict_from_json(m.at("verdict"), r.corpus);
+    r.levels = LossLevels{m.at("loss_floor").get<double>(), m.at("loss_undecided").get<double>()};
+    r.stopped_early = m.value("stopped_early", false);
     r.attn_the_to_subject =
         m.at("attn_the_to_subject").is_null() ? std::nanf("") : m.at("attn_the_to_subject").get<float>();
     r.params = m.at("params").get<int64_t>();
@@ -222,18 +241,30 @@ std::vector<int64_t> spaced(int64_t n, int64_t k) {
   return out;
 }
 
-// The epoch slider: a grey-scale table per sequence whose cells an inline script recolours from the snapshots.
+// The prediction snapshots activation@epochs [S, N, T, V], when present and consistent with the epochs.
+const Tensor* prediction_snapshots(const RunRecord& r) {
+  const Tensor* p = r.layer("activation@epochs");
+  const Tensor* ep = r.layer("epochs");
+  const int64_t N = r.corpus.size(), T = r.corpus.seq_len(), V = r.corpus.vocab_size();
+  return p && ep && p->shape() == (Shape{ep->dim(0), N, T, V}) ? p : nullptr;
+}
+
+// The epoch slider: grey-scale attention (and prediction) tables per sequence whose cells an inline script
+// recolours from the snapshots.
 std::string snapshot_section(const RunRecord& r) {
   const ToyCorpus& c = r.corpus;
-  const int64_t N = c.size(), T = c.seq_len();
+  const int64_t N = c.size(), T = c.seq_len(), V = c.vocab_size();
   std::vector<float> ep = r.layer("epochs")->to_vector(), a = r.layer("AttnWts@epochs")->to_vector();
+  const Tensor* pred_t = prediction_snapshots(r);
+  const std::vector<float> pred = pred_t ? pred_t->to_vector() : std::vector<float>{};
   const int64_t S = static_cast<int64_t>(ep.size());
   std::string b = "<section id=\"snapshots\">\n<h2>Attention over training</h2>\n";
   // With one batch per epoch a snapshot is that epoch's forward pass; with mini-batches, a pass over the whole corpus
   // after the epoch's updates.
   const bool full_batch = !r.config.contains("batch") || r.config["batch"].get<int64_t>() == N;
-  b += fmt::format("<p class=\"note\">The attention weights (<code>AttnWts</code>) recorded at {} epochs ({}). Drag the "
-                   "slider to watch the pattern form.</p>\n",
+  b += fmt::format("<p class=\"note\">The attention weights (<code>AttnWts</code>){} recorded at {} epochs ({}). Drag "
+                   "the slider to watch the pattern form.</p>\n",
+                   pred_t ? " and the predictions (<code>activation</code>; the outlined cell is the target)" : "",
                    S, full_batch ? "the forward pass of that epoch, before its update"
                                  : "a pass over the whole corpus after that epoch's updates");
   b += fmt::format("<p><input type=\"range\" id=\"snap-slider\" min=\"0\" max=\"{}\" value=\"{}\" step=\"1\" "
@@ -250,27 +281,49 @@ std::string snapshot_section(const RunRecord& r) {
       b += "</tr>\n";
     }
     b += "</table>\n</div>\n";
+    if (pred_t) {
+      b += fmt::format("<div><h4>Predictions, sequence {}</h4>\n<table class=\"values\">\n<tr><th></th>", s);
+      for (const auto& w : c.vocab) b += "<th>" + escape(w) + "</th>";
+      b += "</tr>\n";
+      for (int64_t i = 0; i < T; ++i) {
+        b += "<tr><th>" + escape(rows[static_cast<size_t>(i)]) + "</th>";
+        for (int64_t v = 0; v < V; ++v)
+          b += fmt::format("<td class=\"num{}\" id=\"pred-{}-{}-{}\"></td>", c.target(s, i) == v ? " target" : "", s, i, v);
+        b += "</tr>\n";
+      }
+      b += "</table>\n</div>\n";
+    }
   }
   b += "</div>\n<div class=\"figure\">\n" + run_snapshot_figure(r, svg::Options{false}) + "</div>\n";
+  const std::string share_fig = run_share_figure(r, svg::Options{false});
+  if (!share_fig.empty())
+    b += "<h3>The decision over training</h3>\n<p class=\"note\">The share of the target against its strongest "
+         "competitor at each judged position, at each snapshot (the verdict's measure; the dotted line is the solved "
+         "threshold).</p>\n<div class=\"figure\">\n" + share_fig + "</div>\n";
   std::string data = "{\"N\":" + std::to_string(N) + ",\"T\":" + std::to_string(T) + ",\"epochs\":[";
   for (int64_t i = 0; i < S; ++i) data += (i ? "," : "") + std::to_string(static_cast<int64_t>(ep[static_cast<size_t>(i)]));
   data += "],\"a\":[";
   for (size_t i = 0; i < a.size(); ++i) data += fmt::format("{}{:.4g}", i ? "," : "", a[i]);
+  data += "],\"V\":" + std::to_string(pred_t ? V : 0) + ",\"p\":[";
+  for (size_t i = 0; i < pred.size(); ++i) data += fmt::format("{}{:.4g}", i ? "," : "", pred[i]);
   data += "]}";
   b += "<script>\n(function () {\n  var d = " + data + ";\n" + R"JS(  var slider = document.getElementById("snap-slider");
   var label = document.getElementById("snap-epoch");
+  function paint(cell, v) {
+    var g = Math.round(255 * (1 - Math.min(1, Math.max(0, v))));
+    cell.style.background = "rgb(" + g + "," + g + "," + g + ")";
+    cell.style.color = g < 128 ? "#fff" : "#000";
+    cell.textContent = v.toFixed(3);
+  }
   function show(k) {
     label.textContent = d.epochs[k];
     for (var s = 0; s < d.N; s++)
-      for (var i = 0; i < d.T; i++)
-        for (var j = 0; j < d.T; j++) {
-          var v = d.a[((k * d.N + s) * d.T + i) * d.T + j];
-          var g = Math.round(255 * (1 - Math.min(1, Math.max(0, v))));
-          var cell = document.getElementById("snap-" + s + "-" + i + "-" + j);
-          cell.style.background = "rgb(" + g + "," + g + "," + g + ")";
-          cell.style.color = g < 128 ? "#fff" : "#000";
-          cell.textContent = v.toFixed(3);
-        }
+      for (var i = 0; i < d.T; i++) {
+        for (var j = 0; j < d.T; j++)
+          paint(document.getElementById("snap-" + s + "-" + i + "-" + j), d.a[((k * d.N + s) * d.T + i) * d.T + j]);
+        for (var v = 0; v < d.V; v++)
+          paint(document.getElementById("pred-" + s + "-" + i + "-" + v), d.p[((k * d.N + s) * d.T + i) * d.V + v]);
+      }
   }
   slider.addEventListener("input", function () { show(+slider.value); });
   show(+slider.value);
@@ -346,6 +399,32 @@ std::string run_snapshot_figure(const RunRecord& r, const svg::Options& o) {
   return svg::heatmap_grid(panels, static_cast<int64_t>(std::min<size_t>(picks.size(), 4)), o);
 }
 
+std::string run_share_figure(const RunRecord& r, const svg::Options& o) {
+  const Tensor* ep = r.layer("epochs");
+  const Tensor* sh = r.layer("share@epochs");
+  const int64_t J = static_cast<int64_t>(r.verdict.positions.size());
+  if (!ep || !sh || J == 0 || ep->rank() != 1 || sh->shape() != (Shape{ep->dim(0), J})) return "";
+  const std::vector<float> e = ep->to_vector(), v = sh->to_vector();
+  svg::LinePlot p;
+  p.title = "decision share of each judged position over training";
+  p.x_label = "epoch";
+  p.y_label = "share (target vs strongest competitor)";
+  p.x.assign(e.begin(), e.end());
+  const ToyCorpus& c = r.corpus;
+  for (int64_t j = 0; j < J; ++j) {
+    const PositionShare& ps = r.verdict.positions[static_cast<size_t>(j)];
+    const int64_t ev = c.seqs[static_cast<size_t>(ps.at.seq)][static_cast<size_t>(ps.at.evidence)];
+    svg::Series se;
+    se.label = fmt::format("{} -> {} after {}", c.vocab[static_cast<size_t>(ps.at.token)],
+                           c.vocab[static_cast<size_t>(ps.at.target)], c.vocab[static_cast<size_t>(ev)]);
+    for (size_t k = 0; k < e.size(); ++k) se.y.push_back(v[k * static_cast<size_t>(J) + static_cast<size_t>(j)]);
+    p.series.push_back(std::move(se));
+  }
+  const double thr = r.config.contains("solved_share") ? r.config["solved_share"].get<double>() : 0.9;
+  p.levels = {{"solved", thr}, {"coin flip", 0.5}};
+  return svg::line_plot(p, o);
+}
+
 nlohmann::json run_json(const RunRecord& r) {
   nlohmann::json j;
   j["kind"] = "toyformer-run";
@@ -355,8 +434,13 @@ nlohmann::json run_json(const RunRecord& r) {
                   {"final_lr", r.final_lr},
                   {"epochs", r.loss.size()},
                   {"lr_reductions", r.reductions.size()},
-                  {"solved", r.solved},
-                  {"verdict", r.verdict},
+                  {"outcome", outcome_name(r.verdict.outcome)},
+                  {"solved", r.verdict.solved()},
+                  {"share", std::isnan(r.verdict.share) ? nlohmann::json(nullptr) : nlohmann::json(r.verdict.share)},
+                  {"verdict", r.verdict.json(r.corpus)},
+                  {"loss_floor", r.levels.floor},
+                  {"loss_undecided", r.levels.undecided},
+                  {"stopped_early", r.stopped_early},
                   {"attn_the_to_subject", std::isnan(r.attn_the_to_subject) ? nlohmann::json(nullptr)
                                                                             : nlohmann::json(r.attn_the_to_subject)},
                   {"params", r.params},
@@ -390,7 +474,8 @@ RunRecord load_run_dir(const std::string& dir) {
   r.activation = load_npz_array(apath, "activation");
   r.attn = load_npz_array(apath, "AttnWts");
   for (auto& [k, t] : load_npz(apath))
-    if (k == "dot" || k == "lambda" || k == "Voutput" || k == "skipadd" || k == "epochs" || k == "AttnWts@epochs")
+    if (k == "dot" || k == "lambda" || k == "Voutput" || k == "skipadd" || k == "epochs" || k == "AttnWts@epochs" ||
+        k == "activation@epochs" || k == "share@epochs")
       r.layers.push_back({k, t});
   const int64_t N = r.corpus.size(), T = r.corpus.seq_len(), V = r.corpus.vocab_size();
   TOY_CHECK(r.activation.shape() == (Shape{N, T, V}) && r.attn.shape() == (Shape{N, T, T}),
@@ -410,8 +495,13 @@ std::string run_report_html(const RunRecord& r) {
                    escape(H), escape(seed), r.loss.size(), N, T, V);
 
   b += "<section id=\"summary\">\n<h2>Summary</h2>\n";
-  b += fmt::format("<p class=\"verdict {}\">{} &mdash; {}</p>\n", r.solved ? "solved" : "unsolved",
-                   r.solved ? "SOLVED" : "NOT SOLVED", escape(r.verdict));
+  {
+    std::string name = outcome_name(r.verdict.outcome);
+    std::string upper = name;
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char ch) { return std::toupper(ch); });
+    b += fmt::format("<p class=\"verdict {}\">{} &mdash; {}</p>\n<p class=\"because\">{}</p>\n", name, upper,
+                     escape(r.verdict.positions_text(c)), escape(r.verdict.because));
+  }
   std::string reds = r.reductions.empty() ? "none" : "";
   for (size_t i = 0; i < r.reductions.size(); ++i) {
     const int64_t e = r.reductions[i];
@@ -421,8 +511,15 @@ std::string run_report_html(const RunRecord& r) {
                 : fmt::format("epoch {}", e + 1);
   }
   b += kv_table({{"final loss", fmt::format("{:.4f}", r.final_loss)},
+                 {"loss levels", loss_levels_text(c, r.levels)},
+                 {"decision share", std::isnan(r.verdict.share) ? std::string("n/a")
+                                                                : fmt::format("{:.3f} (solved at >= {})",
+                                                                              r.verdict.share,
+                                                                              r.config.contains("solved_share")
+                                                                                  ? json_value_text(r.config["solved_share"])
+                                                                                  : std::string("0.9"))},
                  {"final learning rate", fmt::format("{:.4g}", r.final_lr)},
-                 {"epochs", fmt::format("{}", r.loss.size())},
+                 {"epochs", fmt::format("{}{}", r.loss.size(), r.stopped_early ? " (early stop)" : "")},
                  {"LR reductions", reds},
                  {"attention the \u2192 subject", std::isnan(r.attn_the_to_subject)
                                                       ? std::string("n/a")
@@ -482,7 +579,10 @@ std::string sweep_loss_figure(const SweepData& d, const svg::Options& o) {
   svg::Distribution dist;
   dist.title = "final loss per H";
   dist.y_label = "final loss";
-  dist.category_names = {"not solved", "solved"};
+  // Colour by outcome, in the order of outcome_category.
+  dist.category_names = {"solved", "stuck", "unfinished", "none"};
+  dist.category_colors = {"#2166ac", "#d6604d", "#e08214", "#808080"};
+  dist.levels = level_lines_of(d.corpus, loss_levels(d.corpus));
   // Log scale only when the losses span more than a factor of 5 (a sweep's final losses usually do not).
   double lo_loss = std::numeric_limits<double>::infinity(), hi_loss = 0;
   for (const RunResult& r : d.runs)
@@ -495,9 +595,9 @@ std::string sweep_loss_figure(const SweepData& d, const svg::Options& o) {
     for (const RunResult& r : d.runs)
       if (r.H == H) {
         g.values.push_back(r.final_loss);
-        g.category.push_back(r.solved ? 1 : 0);
-        g.hover.push_back(fmt::format("H={} seed {}: final loss {:.4f}, {}", r.H, r.seed, r.final_loss,
-                                      r.solved ? "solved" : "not solved"));
+        g.category.push_back(static_cast<int>(r.outcome));
+        g.hover.push_back(fmt::format("H={} seed {}: final loss {:.4f}, {} (share {:.2f})", r.H, r.seed, r.final_loss,
+                                      outcome_name(r.outcome), r.share));
       }
     dist.groups.push_back(std::move(g));
   }
@@ -505,10 +605,18 @@ std::string sweep_loss_figure(const SweepData& d, const svg::Options& o) {
 }
 
 std::string sweep_rate_figure(const SweepData& d, const svg::Options& o) {
-  std::vector<svg::Rate> rates;
-  for (const HSummary& h : summarize(d.config, d.runs))
-    rates.push_back(svg::Rate{fmt::format("H={}", h.H), h.solved, h.runs, h.ci.lo, h.ci.hi});
-  return svg::rate_plot("solved rate per H", rates, o);
+  svg::RatePlot p;
+  p.title = "outcomes per H";
+  p.y_label = "share of runs (95% Wilson interval)";
+  p.series = {"solved", "stuck", "unfinished"};
+  p.colors = {"#2166ac", "#d6604d", "#e08214"};
+  for (const HSummary& h : summarize(d.config, d.runs)) {
+    svg::RateGroup g{fmt::format("H={}", h.H), {}};
+    for (const OutcomeCount* oc : {&h.solved, &h.stuck, &h.unfinished})
+      g.rates.push_back(svg::Rate{oc->k, h.runs, oc->ci.lo, oc->ci.hi});
+    p.groups.push_back(std::move(g));
+  }
+  return svg::rate_plot(p, o);
 }
 
 std::string run_loss_figure(const RunRecord& r, const svg::Options& o) {
@@ -518,6 +626,7 @@ std::string run_loss_figure(const RunRecord& r, const svg::Options& o) {
   lc.loss = r.loss;
   lc.lr = r.lr;
   lc.reductions = r.reductions;
+  lc.levels = level_lines_of(r.corpus, r.levels);
   return svg::loss_curve(lc, o);
 }
 
@@ -548,18 +657,28 @@ std::string sweep_report_html(const SweepData& d) {
                        ? escape(fmt::format(", {} of the grid's {} points", d.runs.size(), d.grid_size))
                        : std::string());
 
-  b += "<section id=\"summary\">\n<h2>Summary</h2>\n<table>\n<tr><th>H</th><th>runs</th><th>solved</th><th>solved "
-       "rate</th><th>95% interval (Wilson)</th><th>final loss median</th><th>q1</th><th>q3</th></tr>\n";
+  b += "<section id=\"summary\">\n<h2>Summary</h2>\n<table>\n<tr><th>H</th><th>runs</th><th>solved</th><th>stuck</th>"
+       "<th>unfinished</th><th>final loss median</th><th>q1</th><th>q3</th></tr>\n";
+  auto cell = [](const OutcomeCount& o) {
+    return fmt::format("<td class=\"num\">{} ({:.1f}%, {:.1f}&ndash;{:.1f}%)</td>", o.k, 100 * o.rate, 100 * o.ci.lo,
+                       100 * o.ci.hi);
+  };
   for (const HSummary& h : sum)
-    b += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1f}%</td>"
-                     "<td class=\"num\">{:.1f}% &ndash; {:.1f}%</td><td class=\"num\">{:.4f}</td><td "
+    b += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td>{}{}{}<td class=\"num\">{:.4f}</td><td "
                      "class=\"num\">{:.4f}</td><td class=\"num\">{:.4f}</td></tr>\n",
-                     h.H, h.runs, h.solved, 100 * h.solved_rate, 100 * h.ci.lo, 100 * h.ci.hi, h.loss_median,
-                     h.loss_q1, h.loss_q3);
-  b += "</table>\n<p class=\"note\">A run is <em>solved</em> when, after training, <code>the</code> predicts the right "
-       "noun at every position whose next token depends on the subject (<code>train</code>'s verdict). The interval is "
-       "the 95% Wilson score interval of the solved rate; loss quartiles interpolate linearly between order "
-       "statistics.</p>\n</section>\n";
+                     h.H, h.runs, cell(h.solved), cell(h.stuck), cell(h.unfinished), h.loss_median, h.loss_q1,
+                     h.loss_q3);
+  const LossLevels lv = loss_levels(d.corpus);
+  b += fmt::format("</table>\n<p class=\"note\">Each run gets <code>train</code>'s verdict. At every judged position "
+                   "(the next token is fixed by the prefix but not by the token alone: <code>the</code>) the "
+                   "<em>share</em> is p(target) / (p(target) + p(strongest competitor)) on the distribution the model "
+                   "was trained on. <em>Solved</em>: share &ge; {:g} at every judged position. <em>Stuck</em>: not "
+                   "solved, and training stopped moving (the plateau rule drove the learning rate to min_lr, or the "
+                   "loss fell by less than 1e-3 over the last 10% of epochs). <em>Unfinished</em>: not solved but "
+                   "still improving (more epochs would likely help). Counts with the rate and its 95% Wilson score "
+                   "interval; loss quartiles interpolate linearly between order statistics. Loss levels of this "
+                   "corpus: {}.</p>\n</section>\n",
+                   c.solved_share, escape(loss_levels_text(d.corpus, lv)));
 
   b += "<section id=\"plots\">\n<h2>Plots</h2>\n<div class=\"row\">\n";
   const svg::Options inl{false};
@@ -580,6 +699,10 @@ std::string sweep_report_html(const SweepData& d) {
                                                     c.plateau_opts.min_lr, c.plateau_opts.min_delta,
                                                     c.plateau_opts.cooldown)
                                       : std::string("off")},
+      {"early stopping", c.early_stop.enabled() ? fmt::format("patience {}, min_delta {:g}", c.early_stop.patience,
+                                                              c.early_stop.min_delta)
+                                                  : std::string("off")},
+      {"solved share", fmt::format("{:g}", c.solved_share)},
       {"loss", c.loss},
       {"device", c.device},
       {"corpus", c.corpus_source},
@@ -591,14 +714,15 @@ std::string sweep_report_html(const SweepData& d) {
   b += "</table>\n</section>\n";
 
   b += fmt::format("<section id=\"runs\">\n<h2>Runs</h2>\n<details>\n<summary>all {} runs</summary>\n<table>\n"
-                   "<tr><th>H</th><th>seed</th><th>final loss</th><th>final lr</th><th>solved</th><th>attention the "
-                   "&rarr; subject</th><th>LR reductions</th></tr>\n",
+                   "<tr><th>H</th><th>seed</th><th>final loss</th><th>final lr</th><th>outcome</th><th>share</th>"
+                   "<th>attention the &rarr; subject</th><th>epochs</th><th>LR reductions</th></tr>\n",
                    d.runs.size());
   for (const RunResult& r : d.runs)
     b += fmt::format("<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.4f}</td><td "
-                     "class=\"num\">{:.4g}</td><td>{}</td><td class=\"num\">{:.3f}</td><td class=\"num\">{}</td></tr>\n",
-                     r.H, r.seed, r.final_loss, r.final_lr, r.solved ? "yes" : "no", r.attn_the_to_subject,
-                     r.lr_reductions);
+                     "class=\"num\">{:.4g}</td><td>{}</td><td class=\"num\">{:.3f}</td><td class=\"num\">{:.3f}</td>"
+                     "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                     r.H, r.seed, r.final_loss, r.final_lr, outcome_name(r.outcome), r.share, r.attn_the_to_subject,
+                     r.epochs, r.lr_reductions);
   b += "</table>\n</details>\n<p class=\"note\"><em>attention the &rarr; subject</em>: the attention weight from each "
        "position whose next token depends on the subject (<code>the</code>) to the position that tells the sentences "
        "apart (<code>man</code>/<code>woman</code>), mean over those positions.</p>\n</section>\n";

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "apps/lib/svg.h"
+#include "apps/lib/verdict.h"
 #include "core/npz.h"
 #include "layers/toy_model.h"
 
@@ -32,15 +33,17 @@ struct RunRecord {
   std::vector<float> loss, lr;      // per epoch
   std::vector<int64_t> reductions;  // 0-based epochs at whose end the lr was reduced
   float final_loss = 0, final_lr = 0;
-  bool solved = false;
-  std::string verdict;
+  Verdict verdict;       // outcome, share, the judged positions
+  LossLevels levels;     // the corpus' loss floor and undecided level
+  bool stopped_early = false;
   float attn_the_to_subject = 0;  // see sweep.h: attention_to_evidence
   int64_t params = 0;
   double us_per_step = 0;
   Tensor activation, attn;  // [N, T, V] and [N, T, T] over the whole corpus at the final weights
   // Optional further arrays of the dump: dot, lambda [N, T, T], Voutput, skipadd [N, T, V] (the report's attention
   // chain section) and the snapshots epochs [S] + AttnWts@epochs [S, N, T, T] (the epoch slider and the small
-  // multiples). Sections whose arrays are missing are left out.
+  // multiples), activation@epochs [S, N, T, V] (the slider's prediction tables) and share@epochs [S, J] (the judged
+  // positions' shares over training). Sections whose arrays are missing are left out.
   NpzArrays layers;
   const Tensor* layer(const std::string& name) const;
 };
@@ -65,7 +68,9 @@ std::string run_attention_figure(const RunRecord& r, const svg::Options& o = {})
 // when the record has no AttnWts snapshots.
 std::string run_snapshot_figure(const RunRecord& r, const svg::Options& o = {});
 std::string sweep_loss_figure(const SweepData& d, const svg::Options& o = {});     // final loss per H
-std::string sweep_rate_figure(const SweepData& d, const svg::Options& o = {});     // solved rate per H
+std::string sweep_rate_figure(const SweepData& d, const svg::Options& o = {});     // outcome rates per H
+// The judged positions' decision shares over the snapshot epochs; empty without share@epochs.
+std::string run_share_figure(const RunRecord& r, const svg::Options& o = {});
 // The page for a run directory (run.json) or a sweep directory (sweep.json); a clear error for anything else.
 std::string report_for_dir(const std::string& dir);
 

@@ -207,6 +207,21 @@ Panel heatmap_panel(const Heatmap& hm) {
   return p;
 }
 
+
+// Dotted grey reference lines from x0 to x1, each labelled above its right end ("floor 0.139").
+template <class YFn>
+std::string level_lines(const std::vector<Level>& levels, double x0, double x1, YFn Y) {
+  std::string s;
+  for (const Level& l : levels) {
+    if (!std::isfinite(l.value)) continue;
+    s += fmt::format("<g class=\"level\"><title>{}</title>", escape(fmt::format("{}: {:.4g}", l.label, l.value)));
+    s += line(x0, Y(l.value), x1, Y(l.value), "stroke=\"#666666\" stroke-width=\"1\" stroke-dasharray=\"2,3\"");
+    s += "</g>\n";
+    s += text(x1 - 4, Y(l.value) - 4, fmt::format("{} {:.3f}", l.label, l.value),
+              "text-anchor=\"end\" font-size=\"10\" fill=\"#555555\"");
+  }
+  return s;
+}
 }  // namespace
 
 std::string escape(std::string_view s) {
@@ -310,6 +325,8 @@ std::string loss_curve(const LossCurve& c, const Options& o) {
   for (float v : c.loss)
     if (std::isfinite(v) && v > 0) lo = std::min(lo, static_cast<double>(v)), hi = std::max(hi, static_cast<double>(v));
   if (!(hi > 0)) lo = 0.1, hi = 1;
+  for (const Level& l : c.levels)
+    if (std::isfinite(l.value) && l.value > 0) lo = std::min(lo, l.value), hi = std::max(hi, l.value);
   double ylo = nice_floor(lo), yhi = nice_ceil(hi);
   if (yhi <= ylo) yhi = nice_ceil(ylo * 1.01);
   auto Y = [&](double v) {
@@ -333,6 +350,8 @@ std::string loss_curve(const LossCurve& c, const Options& o) {
   s += text(ml + pw / 2, H - 10, "epoch", "text-anchor=\"middle\"");
   s += fmt::format("<text transform=\"translate(16,{}) rotate(-90)\" text-anchor=\"middle\">loss (log scale)</text>\n",
                    n1(mt + ph / 2));
+
+  s += level_lines(c.levels, ml, ml + pw, [&](double v) { return Y(v); });
 
   // LR reductions: the new lr applies from the next epoch. Reductions closer than 14 px share one label.
   std::vector<std::vector<int64_t>> clusters;
@@ -406,6 +425,8 @@ std::string box_strip(const Distribution& d, const Options& o) {
     for (double v : g.values)
       if (std::isfinite(v) && (!d.log_y || v > 0)) lo = std::min(lo, v), hi = std::max(hi, v);
   if (!(hi >= lo)) lo = d.log_y ? 0.1 : 0, hi = 1;
+  for (const Level& l : d.levels)
+    if (std::isfinite(l.value) && (!d.log_y || l.value > 0)) lo = std::min(lo, l.value), hi = std::max(hi, l.value);
   double ylo, yhi;
   std::vector<double> ticks;
   if (d.log_y) {
@@ -432,11 +453,14 @@ std::string box_strip(const Distribution& d, const Options& o) {
                    n1(mt), n1(pw), n1(ph));
   s += fmt::format("<text transform=\"translate(16,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
                    n1(mt + ph / 2), escape(d.y_label + (d.log_y ? " (log scale)" : "")));
-  const char* kColors[2] = {"#d6604d", "#2166ac"};
+  s += level_lines(d.levels, ml, ml + pw, Y);
+  const std::vector<std::string> colors =
+      d.category_colors.empty() ? std::vector<std::string>{"#d6604d", "#2166ac", "#e08214"} : d.category_colors;
+  auto color_of = [&](int cat) { return colors[static_cast<size_t>(std::clamp<int>(cat, 0, static_cast<int>(colors.size()) - 1))]; };
   if (!d.category_names.empty()) {
     double x = ml;
-    for (size_t k = 0; k < d.category_names.size() && k < 2; ++k) {
-      s += fmt::format("<circle cx=\"{}\" cy=\"40\" r=\"4\" fill=\"{}\" fill-opacity=\"0.7\"/>\n", n1(x + 4), kColors[k]);
+    for (size_t k = 0; k < d.category_names.size() && k < colors.size(); ++k) {
+      s += fmt::format("<circle cx=\"{}\" cy=\"40\" r=\"4\" fill=\"{}\" fill-opacity=\"0.7\"/>\n", n1(x + 4), colors[k]);
       s += text(x + 12, 44, d.category_names[k], "font-size=\"11\"");
       x += 24 + text_width(d.category_names[k], 11);
     }
@@ -461,10 +485,10 @@ std::string box_strip(const Distribution& d, const Options& o) {
       const double v = g.values[i];
       if (!std::isfinite(v)) continue;
       const double jitter = std::fmod(static_cast<double>(i + 1) * 0.6180339887498949, 1.0) - 0.5;
-      const int cat = i < g.category.size() ? (g.category[i] ? 1 : 0) : 1;
+      const int cat = i < g.category.size() ? g.category[i] : 1;
       const std::string hover = i < g.hover.size() ? g.hover[i] : fmt::format("{}: {:.4g}", g.label, v);
       s += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3\" fill=\"{}\" fill-opacity=\"0.55\"><title>{}</title></circle>\n",
-                       n1(cx + jitter * gw * 0.55), n1(Y(v)), kColors[cat], escape(hover));
+                       n1(cx + jitter * gw * 0.55), n1(Y(v)), color_of(cat), escape(hover));
     }
     const double bw = gw * 0.42;
     s += fmt::format("<g class=\"box\"><title>{}</title>", escape(fmt::format("{}: median {:.4g}, quartiles {:.4g} - {:.4g}, "
@@ -482,12 +506,21 @@ std::string box_strip(const Distribution& d, const Options& o) {
   return s + "</svg>\n";
 }
 
-std::string rate_plot(const std::string& title, const std::vector<Rate>& rates, const Options& o) {
-  const double gw = 130, ml = 64, mr = 24, mt = 58, mb = 44, ph = 300;
-  const double W = ml + mr + gw * static_cast<double>(std::max<size_t>(rates.size(), 1)), H = mt + ph + mb;
+namespace {
+const char* kPalette[] = {"#2166ac", "#d6604d", "#e08214", "#1b7837", "#762a83", "#808080"};
+std::string palette(const std::vector<std::string>& colors, size_t i) {
+  return i < colors.size() ? colors[i] : kPalette[i % (sizeof kPalette / sizeof kPalette[0])];
+}
+}  // namespace
+
+std::string rate_plot(const RatePlot& p, const Options& o) {
+  const size_t ns = std::max<size_t>(p.series.size(), 1);
+  const double bar = 34, gw = std::max(130.0, bar * static_cast<double>(ns) + 40), ml = 64, mr = 24, mt = 58, mb = 44,
+               ph = 300;
+  const double W = ml + mr + gw * static_cast<double>(std::max<size_t>(p.groups.size(), 1)), H = mt + ph + mb;
   const double pw = W - ml - mr;
   std::string s = open_svg(W, H, o);
-  s += text(ml, 22, title, "font-size=\"14\" font-weight=\"bold\"");
+  s += text(ml, 22, p.title, "font-size=\"14\" font-weight=\"bold\"");
   auto Y = [&](double v) { return mt + ph * (1 - std::clamp(v, 0.0, 1.0)); };
   for (int k = 0; k <= 5; ++k) {
     const double v = k / 5.0;
@@ -496,29 +529,88 @@ std::string rate_plot(const std::string& title, const std::vector<Rate>& rates, 
   }
   s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#808080\"/>\n", n1(ml),
                    n1(mt), n1(pw), n1(ph));
-  s += fmt::format("<text transform=\"translate(16,{}) rotate(-90)\" text-anchor=\"middle\">solved rate (95% Wilson "
-                   "interval)</text>\n",
-                   n1(mt + ph / 2));
-  for (size_t i = 0; i < rates.size(); ++i) {
-    const Rate& r = rates[i];
+  s += fmt::format("<text transform=\"translate(16,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+                   n1(mt + ph / 2), escape(p.y_label));
+  double lx = ml;
+  for (size_t k = 0; k < p.series.size(); ++k) {
+    s += fmt::format("<rect x=\"{}\" y=\"33\" width=\"10\" height=\"10\" fill=\"{}\"/>\n", n1(lx), palette(p.colors, k));
+    s += text(lx + 14, 42, p.series[k], "font-size=\"11\"");
+    lx += 28 + text_width(p.series[k], 11);
+  }
+  for (size_t i = 0; i < p.groups.size(); ++i) {
+    const RateGroup& g = p.groups[i];
     const double cx = ml + gw * (static_cast<double>(i) + 0.5);
-    s += text(cx, mt + ph + 18, r.label, "text-anchor=\"middle\"");
-    if (r.n <= 0) {
+    s += text(cx, mt + ph + 18, g.label, "text-anchor=\"middle\"");
+    if (g.rates.empty() || g.rates[0].n <= 0) {
       s += text(cx, mt + ph / 2, "no runs", "text-anchor=\"middle\" fill=\"#666666\"");
       continue;
     }
-    const double p = static_cast<double>(r.k) / static_cast<double>(r.n);
-    s += fmt::format("<g class=\"rate\"><title>{}</title>",
-                     escape(fmt::format("{}: {}/{} solved = {:.1f}%, 95% interval {:.1f}% - {:.1f}%", r.label, r.k,
-                                        r.n, 100 * p, 100 * r.lo, 100 * r.hi)));
-    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#92c5de\" fill-opacity=\"0.5\"/>",
-                     n1(cx - 30), n1(Y(p)), n1(60), n1(Y(0) - Y(p)));
-    s += line(cx, Y(r.hi), cx, Y(r.lo), "stroke=\"#000000\" stroke-width=\"1.5\"");
-    s += line(cx - 10, Y(r.hi), cx + 10, Y(r.hi), "stroke=\"#000000\" stroke-width=\"1.5\"");
-    s += line(cx - 10, Y(r.lo), cx + 10, Y(r.lo), "stroke=\"#000000\" stroke-width=\"1.5\"");
-    s += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"4.5\" fill=\"#2166ac\"/>", n1(cx), n1(Y(p)));
-    s += "</g>\n";
-    s += text(cx + 14, Y(p) + 4, fmt::format("{}/{}", r.k, r.n), "font-size=\"11\"");
+    s += text(cx, mt + ph + 33, fmt::format("n={}", g.rates[0].n), "text-anchor=\"middle\" font-size=\"10\" fill=\"#666666\"");
+    for (size_t k = 0; k < g.rates.size(); ++k) {
+      const Rate& r = g.rates[k];
+      const double x = cx + bar * (static_cast<double>(k) - static_cast<double>(g.rates.size() - 1) / 2);
+      const double q = r.n > 0 ? static_cast<double>(r.k) / static_cast<double>(r.n) : 0.0;
+      const std::string name = k < p.series.size() ? p.series[k] : "";
+      s += fmt::format("<g class=\"rate\"><title>{}</title>",
+                       escape(fmt::format("{}: {}/{} {} = {:.1f}%, 95% interval {:.1f}% - {:.1f}%", g.label, r.k, r.n,
+                                          name, 100 * q, 100 * r.lo, 100 * r.hi)));
+      s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"0.55\"/>",
+                       n1(x - bar * 0.4), n1(Y(q)), n1(bar * 0.8), n1(Y(0) - Y(q)), palette(p.colors, k));
+      s += line(x, Y(r.hi), x, Y(r.lo), "stroke=\"#000000\" stroke-width=\"1.3\"");
+      s += line(x - 6, Y(r.hi), x + 6, Y(r.hi), "stroke=\"#000000\" stroke-width=\"1.3\"");
+      s += line(x - 6, Y(r.lo), x + 6, Y(r.lo), "stroke=\"#000000\" stroke-width=\"1.3\"");
+      s += "</g>\n";
+      s += text(x, Y(r.hi) - 5, fmt::format("{}", r.k), "text-anchor=\"middle\" font-size=\"10\"");
+    }
+  }
+  return s + "</svg>\n";
+}
+
+std::string line_plot(const LinePlot& p, const Options& o) {
+  const double W = 720, H = 320, ml = 64, mr = 24, mt = p.series.size() > 1 ? 56 : 40, mb = 48;
+  const double pw = W - ml - mr, ph = H - mt - mb;
+  std::string s = open_svg(W, H, o);
+  s += text(ml, 22, p.title, "font-size=\"14\" font-weight=\"bold\"");
+  if (p.x.empty()) {
+    s += text(W / 2, H / 2, "no data", "text-anchor=\"middle\"");
+    return s + "</svg>\n";
+  }
+  const double xlo = *std::min_element(p.x.begin(), p.x.end()), xhi0 = *std::max_element(p.x.begin(), p.x.end());
+  const double xhi = xhi0 > xlo ? xhi0 : xlo + 1;
+  auto X = [&](double v) { return ml + pw * (v - xlo) / (xhi - xlo); };
+  auto Y = [&](double v) { return mt + ph * (1 - std::clamp((v - p.ymin) / (p.ymax - p.ymin), 0.0, 1.0)); };
+  for (double v : nice_ticks(p.ymin, p.ymax, 6)) {
+    s += line(ml, Y(v), ml + pw, Y(v), "stroke=\"#e6e6e6\"");
+    s += text(ml - 6, Y(v) + 4, tick_label(v), "text-anchor=\"end\" font-size=\"11\"");
+  }
+  for (double v : nice_ticks(xlo, xhi, 8)) {
+    s += line(X(v), mt + ph, X(v), mt + ph + 4, "stroke=\"#808080\"");
+    s += text(X(v), mt + ph + 17, tick_label(v), "text-anchor=\"middle\" font-size=\"11\"");
+  }
+  s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#808080\"/>\n", n1(ml),
+                   n1(mt), n1(pw), n1(ph));
+  s += text(ml + pw / 2, H - 10, p.x_label, "text-anchor=\"middle\"");
+  s += fmt::format("<text transform=\"translate(16,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+                   n1(mt + ph / 2), escape(p.y_label));
+  s += level_lines(p.levels, ml, ml + pw, Y);
+  double lx = ml;
+  for (size_t k = 0; k < p.series.size(); ++k) {
+    const Series& se = p.series[k];
+    const std::string col = se.color.empty() ? palette({}, k) : se.color;
+    if (p.series.size() > 1) {
+      s += line(lx, 38, lx + 16, 38, fmt::format("stroke=\"{}\" stroke-width=\"2\"", col));
+      s += text(lx + 20, 42, se.label, "font-size=\"11\"");
+      lx += 36 + text_width(se.label, 11);
+    }
+    std::string pts;
+    for (size_t i = 0; i < p.x.size() && i < se.y.size(); ++i)
+      if (std::isfinite(se.y[i])) pts += fmt::format("{}{},{}", pts.empty() ? "" : " ", n1(X(p.x[i])), n1(Y(se.y[i])));
+    s += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\" points=\"{}\"/>\n", col, pts);
+    for (size_t i = 0; i < p.x.size() && i < se.y.size(); ++i)
+      if (std::isfinite(se.y[i]))
+        s += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"{}\"><title>{}</title></circle>\n", n1(X(p.x[i])),
+                         n1(Y(se.y[i])), col,
+                         escape(fmt::format("{}: {} {:g}, {:.3f}", se.label, p.x_label, p.x[i], se.y[i])));
   }
   return s + "</svg>\n";
 }

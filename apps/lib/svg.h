@@ -48,38 +48,72 @@ std::string heatmaps(const std::vector<Heatmap>& hs, const Options& o = {});
 // epochs); each cell is as large as the largest panel.
 std::string heatmap_grid(const std::vector<Heatmap>& hs, int64_t cols, const Options& o = {});
 
+// A labelled horizontal reference line (e.g. the corpus' loss floor).
+struct Level {
+  std::string label;
+  double value = 0;
+};
+
 struct LossCurve {
   std::string title = "training loss";
   std::vector<float> loss;          // per epoch (> 0; non-positive values are clamped to the axis bottom)
   std::vector<float> lr;            // per epoch, lr used (optional: labels the reductions)
   std::vector<int64_t> reductions;  // 0-based epochs at whose end the lr was reduced
+  std::vector<Level> levels;        // dotted grey lines, labelled at the right end
 };
-// Loss against epoch, log-scale y, a dashed line at each LR reduction (labelled with the new lr).
+// Loss against epoch, log-scale y, a dashed line at each LR reduction (labelled with the new lr), the levels as
+// dotted lines.
 std::string loss_curve(const LossCurve& c, const Options& o = {});
 
 struct Group {
   std::string label;              // "H=20"
   std::vector<double> values;
-  std::vector<int> category;      // optional, same size: 0 / 1 colours the points (e.g. not solved / solved)
+  std::vector<int> category;      // optional, same size: 0 / 1 / 2 colours the points (category_names' order)
   std::vector<std::string> hover; // optional, same size: hover text per point
 };
 struct Distribution {
   std::string title, y_label;
   std::vector<Group> groups;
   bool log_y = true;
-  std::vector<std::string> category_names;  // legend for category 0, 1 (empty: no legend)
+  std::vector<std::string> category_names;  // legend for category 0, 1, 2 (empty: no legend)
+  std::vector<std::string> category_colors; // "#rrggbb" per category (empty: red, blue, orange)
+  std::vector<Level> levels;                // dotted reference lines across all groups
 };
 // Box plot (quartiles, median, whiskers to the furthest point within 1.5 IQR) over a strip of all points,
 // deterministically jittered.
 std::string box_strip(const Distribution& d, const Options& o = {});
 
 struct Rate {
-  std::string label;  // "H=20"
   int64_t k = 0, n = 0;
   double lo = 0, hi = 0;  // interval (e.g. Wilson 95%)
 };
-// Proportions in [0, 1] as bars with their intervals as error bars, "k/n" beside each.
-std::string rate_plot(const std::string& title, const std::vector<Rate>& rates, const Options& o = {});
+struct RateGroup {
+  std::string label;        // "H=20"
+  std::vector<Rate> rates;  // one per series
+};
+struct RatePlot {
+  std::string title, y_label = "rate (95% Wilson interval)";
+  std::vector<std::string> series;  // "solved", "stuck", "unfinished"
+  std::vector<std::string> colors;  // per series (empty: a default palette)
+  std::vector<RateGroup> groups;
+};
+// Proportions in [0, 1]: per group one bar per series with its interval as an error bar, "k" above each, a legend.
+std::string rate_plot(const RatePlot& p, const Options& o = {});
+
+struct Series {
+  std::string label;
+  std::vector<double> y;  // one per x
+  std::string color;      // "#rrggbb" (empty: a default palette)
+};
+struct LinePlot {
+  std::string title, x_label, y_label;
+  std::vector<double> x;
+  std::vector<Series> series;
+  double ymin = 0, ymax = 1;
+  std::vector<Level> levels;  // dotted horizontal reference lines (e.g. a threshold)
+};
+// Lines with a marker at every point (hover: label, x, y), linear axes, a legend.
+std::string line_plot(const LinePlot& p, const Options& o = {});
 
 // Quartiles etc. as the box plot computes them (linear interpolation between order statistics, numpy's default).
 double quantile(std::vector<double> v, double q);

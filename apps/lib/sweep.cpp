@@ -38,11 +38,18 @@ TrainOptions train_options(const SweepConfig& c) {
   o.plateau = c.plateau;
   o.plateau_opts = c.plateau_opts;
   o.step = parse_step_path(c.step);
+  o.early_stop = c.early_stop;
   return o;
 }
 
 // Shortest text that reads back as the same float (CSV values round-trip exactly through merge).
 std::string fnum(float v) {
+  if (std::isnan(v)) return "nan";
+  return fmt::format("{}", v);
+}
+
+// A double in the shortest text that reads back as the same value.
+std::string dnum(double v) {
   if (std::isnan(v)) return "nan";
   return fmt::format("{}", v);
 }
@@ -109,7 +116,8 @@ double to_double(const std::string& s, const std::string& where) {
   return v;
 }
 
-constexpr const char* kRunsHeader = "H,seed,final_loss,final_lr,solved,attn_the_to_subject,epochs,lr_reductions";
+constexpr const char* kRunsHeader =
+    "H,seed,final_loss,final_lr,outcome,share,solved,attn_the_to_subject,epochs,lr_reductions";
 constexpr const char* kTimingHeader = "H,seed,seconds,us_per_step";
 
 nlohmann::json config_to_json(const SweepConfig& c) {
@@ -133,6 +141,12 @@ nlohmann::json config_to_json(const SweepConfig& c) {
   j["device"] = c.device;
   j["step"] = c.step;
   j["corpus_source"] = c.corpus_source;
+  j["solved_share"] = c.solved_share;
+  // Only when on (sweep directories written before early stopping existed read back unchanged).
+  if (c.early_stop.enabled()) {
+    j["early_stop"] = c.early_stop.patience;
+    j["early_stop_min_delta"] = c.early_stop.min_delta;
+  }
   return j;
 }
 
@@ -157,6 +171,9 @@ SweepConfig config_from_json(const nlohmann::json& j) {
   c.device = j.at("device").get<std::string>();
   c.step = j.value("step", std::string("auto"));
   c.corpus_source = j.value("corpus_source", std::string("notebook"));
+  c.solved_share = j.at("solved_share").get<double>();
+  c.early_stop.patience = j.value("early_stop", int64_t{-1});
+  c.early_stop.min_delta = j.value("early_stop_min_delta", 0.0);
   return c;
 }
 
@@ -222,6 +239,11 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   TOY_CHECK(!c.Hs.empty(), "--H: no head sizes");
   for (int64_t H : c.Hs) TOY_CHECK(H > 0, "--H must be positive, got {}", H);
   TOY_CHECK(c.seeds > 0, "--seeds must be positive, got {}", c.seeds);
+  TOY_CHECK(c.solved_share >= 0.5 && c.solved_share <= 1.0, "--solved-share must be in [0.5, 1], got {}",
+            c.solved_share);
+  TOY_CHECK(c.early_stop.patience >= -1 && c.early_stop.min_delta >= 0,
+            "--early-stop must be >= 0 and --early-stop-min-delta >= 0, got {} and {}", c.early_stop.patience,
+            c.early_stop.min_delta);
   TOY_CHECK(c.epochs >= 0, "--epochs must be >= 0, got {}", c.epochs);
   TOY_CHECK(c.batch > 0 && corpus.size() % c.batch == 0, "--batch {} must divide the number of sequences ({})",
             c.batch, corpus.size());
@@ -238,45 +260,15 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   }
 }
 
-std::vector<EvidencePair> evidence_pairs(const ToyCorpus& corpus) {
-  const int64_t N = corpus.size(), T = corpus.seq_len();
-  auto seq = [&](int64_t s) -> const std::vector<int64_t>& { return corpus.seqs[static_cast<size_t>(s)]; };
-  std::map<std::vector<int64_t>, std::set<int64_t>> by_prefix;
-  std::map<int64_t, std::set<int64_t>> by_token;
-  for (int64_t s = 0; s < N; ++s)
-    for (int64_t t = 0; t < T; ++t) {
-      by_prefix[std::vector<int64_t>(seq(s).begin(), seq(s).begin() + t + 1)].insert(corpus.target(s, t));
-      by_token[seq(s)[static_cast<size_t>(t)]].insert(corpus.target(s, t));
-    }
-  std::vector<EvidencePair> out;
-  for (int64_t s = 0; s < N; ++s)
-    for (int64_t t = 0; t < T; ++t) {
-      const int64_t tok = seq(s)[static_cast<size_t>(t)];
-      if (by_prefix[std::vector<int64_t>(seq(s).begin(), seq(s).begin() + t + 1)].size() != 1) continue;
-      if (by_token[tok].size() <= 1) continue;
-      int64_t ev = -1;
-      for (int64_t o = 0; o < N; ++o) {
-        if (seq(o)[static_cast<size_t>(t)] != tok || corpus.target(o, t) == corpus.target(s, t)) continue;
-        for (int64_t p = 0; p < t; ++p)
-          if (seq(o)[static_cast<size_t>(p)] != seq(s)[static_cast<size_t>(p)]) {
-            if (ev < 0 || p < ev) ev = p;
-            break;
-          }
-      }
-      out.push_back(EvidencePair{s, t, ev >= 0 ? ev : std::min<int64_t>(1, t)});
-    }
-  return out;
-}
-
 float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn) {
   const int64_t N = corpus.size(), T = corpus.seq_len();
   TOY_CHECK(attn.shape() == (Shape{N, T, T}), "attention_to_evidence: AttnWts ({}) must be ({})", attn.shape().str(),
             Shape{N, T, T}.str());
-  std::vector<EvidencePair> pairs = evidence_pairs(corpus);
+  const std::vector<JudgedPosition> pairs = judged_positions(corpus);
   if (pairs.empty()) return std::numeric_limits<float>::quiet_NaN();
   std::vector<float> a = attn.to_vector();
   double sum = 0;
-  for (const EvidencePair& p : pairs) sum += a[static_cast<size_t>((p.seq * T + p.pos) * T + p.evidence)];
+  for (const JudgedPosition& p : pairs) sum += a[static_cast<size_t>((p.seq * T + p.pos) * T + p.evidence)];
   return static_cast<float>(sum / static_cast<double>(pairs.size()));
 }
 
@@ -315,7 +307,13 @@ std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c
     o.final_loss = losses[i];
     o.final_lr = tr[i].final_lr;
     o.lr_reductions = static_cast<int64_t>(tr[i].reductions.size());
-    o.solved = judge(corpus, view->activation_of("activation", mi)).solved;
+    const Verdict v = judge(corpus,
+                            decision_shares(corpus, cfg.loss, view->activation_of("skipadd", mi),
+                                            view->activation_of("activation", mi)),
+                            TrainingTrace{tr[i].loss, tr[i].final_lr, c.plateau, c.plateau_opts.min_lr},
+                            VerdictRules{.solved_share = c.solved_share});
+    o.outcome = v.outcome;
+    o.share = v.share;
     o.attn_the_to_subject = attention_to_evidence(corpus, view->activation_of("AttnWts", mi));
     o.seconds = seconds / static_cast<double>(runs.size());  // the stack's time, shared by its models
     o.us_per_step = tr[i].us_per_step;
@@ -406,11 +404,15 @@ std::vector<HSummary> summarize(const SweepConfig& c, const std::vector<RunResul
     for (const RunResult& r : runs) {
       if (r.H != H) continue;
       ++s.runs;
-      s.solved += r.solved ? 1 : 0;
+      s.solved.k += r.outcome == Outcome::Solved;
+      s.stuck.k += r.outcome == Outcome::Stuck;
+      s.unfinished.k += r.outcome == Outcome::Unfinished;
       losses.push_back(static_cast<double>(r.final_loss));
     }
-    s.solved_rate = s.runs ? static_cast<double>(s.solved) / static_cast<double>(s.runs) : 0.0;
-    s.ci = wilson_interval(s.solved, s.runs);
+    for (OutcomeCount* oc : {&s.solved, &s.stuck, &s.unfinished}) {
+      oc->rate = s.runs ? static_cast<double>(oc->k) / static_cast<double>(s.runs) : 0.0;
+      oc->ci = wilson_interval(oc->k, s.runs);
+    }
     const double nan = std::numeric_limits<double>::quiet_NaN();
     s.loss_median = s.runs ? svg::quantile(losses, 0.5) : nan;
     s.loss_q1 = s.runs ? svg::quantile(losses, 0.25) : nan;
@@ -423,8 +425,9 @@ std::vector<HSummary> summarize(const SweepConfig& c, const std::vector<RunResul
 std::string runs_csv(const std::vector<RunResult>& runs) {
   std::string s = std::string(kRunsHeader) + "\n";
   for (const RunResult& r : runs)
-    s += fmt::format("{},{},{},{},{},{},{},{}\n", r.H, r.seed, fnum(r.final_loss), fnum(r.final_lr),
-                     r.solved ? "true" : "false", fnum(r.attn_the_to_subject), r.epochs, r.lr_reductions);
+    s += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.H, r.seed, fnum(r.final_loss), fnum(r.final_lr),
+                     outcome_name(r.outcome), dnum(r.share), r.solved() ? "true" : "false",
+                     fnum(r.attn_the_to_subject), r.epochs, r.lr_reductions);
   return s;
 }
 
@@ -435,11 +438,16 @@ std::string timing_csv(const std::vector<RunResult>& runs) {
 }
 
 std::string summary_csv(const std::vector<HSummary>& rows) {
-  std::string s = "H,runs,solved,solved_rate,solved_rate_lo95,solved_rate_hi95,final_loss_median,final_loss_q1,"
-                  "final_loss_q3\n";
-  for (const HSummary& h : rows)
-    s += fmt::format("{},{},{},{:.6f},{:.6f},{:.6f},{:.6g},{:.6g},{:.6g}\n", h.H, h.runs, h.solved, h.solved_rate,
-                     h.ci.lo, h.ci.hi, h.loss_median, h.loss_q1, h.loss_q3);
+  std::string s = "H,runs";
+  for (const char* o : {"solved", "stuck", "unfinished"})
+    s += fmt::format(",{0},{0}_rate,{0}_rate_lo95,{0}_rate_hi95", o);
+  s += ",final_loss_median,final_loss_q1,final_loss_q3\n";
+  for (const HSummary& h : rows) {
+    s += fmt::format("{},{}", h.H, h.runs);
+    for (const OutcomeCount* o : {&h.solved, &h.stuck, &h.unfinished})
+      s += fmt::format(",{},{:.6f},{:.6f},{:.6f}", o->k, o->rate, o->ci.lo, o->ci.hi);
+    s += fmt::format(",{:.6g},{:.6g},{:.6g}\n", h.loss_median, h.loss_q1, h.loss_q3);
+  }
   return s;
 }
 
@@ -449,11 +457,17 @@ std::string summary_table(const SweepData& d) {
                               fmt::join(c.Hs, ","), c.seed_start, c.seed_start + static_cast<uint64_t>(c.seeds) - 1,
                               d.shard.count > 1 ? fmt::format(" (shard {})", d.shard.str()) : "", c.epochs, c.loss,
                               c.optimizer, c.plateau ? " + ReduceLROnPlateau" : "");
-  s += fmt::format("{:>5} {:>5} {:>7} {:>7}  {:<17} {:>10} {:>8} {:>8}\n", "H", "runs", "solved", "rate",
-                   "95% interval", "loss med", "q1", "q3");
+  s += fmt::format("{:>5} {:>5}  {:<26} {:<26} {:<26} {:>9}\n", "H", "runs", "solved   (95% interval)",
+                   "stuck", "unfinished", "loss med");
+  auto cell = [](const OutcomeCount& o) {
+    return fmt::format("{:>3} {:>5.1f}% [{:>3.0f}-{:>3.0f}%]", o.k, 100 * o.rate, 100 * o.ci.lo, 100 * o.ci.hi);
+  };
   for (const HSummary& h : summarize(c, d.runs))
-    s += fmt::format("{:>5} {:>5} {:>7} {:>6.1f}%  [{:>5.1f}%, {:>5.1f}%] {:>10.4f} {:>8.4f} {:>8.4f}\n", h.H, h.runs,
-                     h.solved, 100 * h.solved_rate, 100 * h.ci.lo, 100 * h.ci.hi, h.loss_median, h.loss_q1, h.loss_q3);
+    s += fmt::format("{:>5} {:>5}  {:<26} {:<26} {:<26} {:>9.4f}\n", h.H, h.runs, cell(h.solved), cell(h.stuck),
+                     cell(h.unfinished), h.loss_median);
+  s += fmt::format("solved: share >= {:g} at every judged position; stuck: not solved and no longer improving; "
+                   "unfinished: not solved, still improving\n",
+                   c.solved_share);
   return s;
 }
 
@@ -493,7 +507,7 @@ void write_sweep_dir(const std::string& dir, const SweepData& d) {
   write_file_atomic(path("summary.csv"), summary_csv(summarize(d.config, d.runs)));
   write_file_atomic(path("timing.csv"), timing_csv(d.runs));
   write_file_atomic(path("final_loss.svg"), sweep_loss_figure(d));
-  write_file_atomic(path("solved_rate.svg"), sweep_rate_figure(d));
+  write_file_atomic(path("outcome_rate.svg"), sweep_rate_figure(d));
   write_file_atomic(path("report.html"), sweep_report_html(d));
   // Last: a directory with sweep.json is complete.
   write_file_atomic(path("sweep.json"), sweep_json(d).dump(2) + "\n");
@@ -530,17 +544,22 @@ SweepData load_sweep_dir(const std::string& dir) {
   for (size_t i = 1; i < rows.size(); ++i) {
     const std::string where = fmt::format("{}:{}", rpath, i + 1);
     std::vector<std::string> f = split(rows[i], ',');
-    TOY_CHECK(f.size() == 8, "{}: expected 8 fields, got {}", where, f.size());
+    TOY_CHECK(f.size() == 10, "{}: expected 10 fields, got {}", where, f.size());
     RunResult r;
     r.H = to_int(f[0], where);
     r.seed = to_uint(f[1], where);
     r.final_loss = to_float(f[2], where);
     r.final_lr = to_float(f[3], where);
-    TOY_CHECK(f[4] == "true" || f[4] == "false", "{}: solved must be true or false, got '{}'", where, f[4]);
-    r.solved = f[4] == "true";
-    r.attn_the_to_subject = to_float(f[5], where);
-    r.epochs = to_int(f[6], where);
-    r.lr_reductions = to_int(f[7], where);
+    try {
+      r.outcome = parse_outcome(f[4]);
+    } catch (const Error& e) {
+      fail("{}: {}", where, e.what());
+    }
+    r.share = f[5] == "nan" ? std::numeric_limits<double>::quiet_NaN() : to_double(f[5], where);
+    TOY_CHECK(f[6] == (r.solved() ? "true" : "false"), "{}: solved is '{}' but the outcome is {}", where, f[6], f[4]);
+    r.attn_the_to_subject = to_float(f[7], where);
+    r.epochs = to_int(f[8], where);
+    r.lr_reductions = to_int(f[9], where);
     auto hpos = std::find(d.config.Hs.begin(), d.config.Hs.end(), r.H);
     TOY_CHECK(hpos != d.config.Hs.end() && r.seed >= d.config.seed_start &&
                   r.seed < d.config.seed_start + static_cast<uint64_t>(d.config.seeds),

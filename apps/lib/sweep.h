@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "apps/lib/verdict.h"
 #include "layers/toy_model.h"
+#include "optim/early_stopping.h"
 #include "optim/plateau.h"
 
 namespace toy {
@@ -28,6 +30,8 @@ struct SweepConfig {
   std::string loss = "keras";
   std::string device = "cpu";
   std::string step = "auto";  // auto | fused | graph (TrainOptions::step)
+  EarlyStopOptions early_stop;  // off by default
+  double solved_share = 0.9;    // the verdict's threshold (VerdictRules)
   std::string corpus_source = "notebook";  // "notebook" or the --corpus path (informational; the corpus is stored)
 };
 
@@ -46,7 +50,9 @@ struct RunResult {
   float final_loss = 0;  // the loss at the final weights over the whole corpus (= `train --json`'s final_loss)
   float final_lr = 0;
   int64_t lr_reductions = 0;
-  bool solved = false;  // `train`'s verdict
+  Outcome outcome = Outcome::None;  // `train`'s verdict
+  double share = 0;                 // the decision share the outcome rests on (NaN without judged positions)
+  bool solved() const { return outcome == Outcome::Solved; }
   // Attention from each judged position to its evidence position, mean over the judged positions; NaN when the
   // corpus has none. The notebook: AttnWts[s, 3 ('the'), 1 ('man'/'woman')], mean over the two sentences.
   float attn_the_to_subject = 0;
@@ -68,15 +74,8 @@ std::vector<RunSpec> shard_of(const std::vector<RunSpec>& grid, const Shard& s);
 // Check the configuration (head sizes, seeds, optimizer, plateau options, batch vs corpus) before any work.
 void validate(const SweepConfig& c, const ToyCorpus& corpus);
 
-// The position each judged position needs to attend to. Judged positions are those `train`'s verdict checks:
-// positions whose target is fixed by the prefix but not by the token alone (the notebook: 'the' at 3). The evidence
-// position of a judged (s, t) is the first position where sentence s differs from another sentence that has the
-// same token at t but another target there (the notebook: 1, man/woman); when there is no such sentence, 1.
-struct EvidencePair {
-  int64_t seq, pos, evidence;
-};
-std::vector<EvidencePair> evidence_pairs(const ToyCorpus& corpus);
-// Mean of AttnWts[s, pos, evidence] over evidence_pairs(corpus); NaN when there are none. attn: [N, T, T].
+// Mean of AttnWts[s, pos, evidence] over the judged positions (verdict.h: judged_positions), NaN when there are
+// none. The notebook: AttnWts[s, 3 ('the'), 1 ('man'/'woman')] over both sentences. attn: [N, T, T].
 float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn);
 
 // Train every run of `runs`; results in the order of `runs`. `on_done` is called (serialized, from any thread)
@@ -95,10 +94,15 @@ struct Interval {
 };
 Interval wilson_interval(int64_t k, int64_t n, double z = 1.959963984540054);
 
-struct HSummary {
-  int64_t H = 0, runs = 0, solved = 0;
-  double solved_rate = 0;
+// Runs of one outcome: count, rate and its 95% Wilson interval.
+struct OutcomeCount {
+  int64_t k = 0;
+  double rate = 0;
   Interval ci;
+};
+struct HSummary {
+  int64_t H = 0, runs = 0;
+  OutcomeCount solved, stuck, unfinished;  // (runs without judged positions count in none of them)
   double loss_median = 0, loss_q1 = 0, loss_q3 = 0;  // linear interpolation between order statistics (numpy's)
 };
 // One row per H of the config (in --H order), over the runs present.
@@ -122,7 +126,7 @@ std::string timing_csv(const std::vector<RunResult>& runs);
 std::string summary_table(const SweepData& d);
 nlohmann::json sweep_json(const SweepData& d);
 
-// Write sweep.json, runs.csv, summary.csv, timing.csv, report.html, final_loss.svg and solved_rate.svg into dir
+// Write sweep.json, runs.csv, summary.csv, timing.csv, report.html, final_loss.svg and outcome_rate.svg into dir
 // (created), each atomically.
 void write_sweep_dir(const std::string& dir, const SweepData& d);
 // Read a directory written by write_sweep_dir (timing.csv is optional); errors name the file.

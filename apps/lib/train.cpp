@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
-#include <set>
 
 #include "core/backend.h"
 #include "core/error.h"
@@ -87,6 +85,17 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
     for (int64_t i = 0; i < n; ++i) orders[static_cast<size_t>(g)].push_back(i);
     rows[static_cast<size_t>(g)].resize(static_cast<size_t>(opts.batch));
   }
+  // Early stopping: a stopped model's weights are kept on the host (`frozen`) and written back at the end, so a
+  // stack ends with every model as it ends alone; a checkpoint stores them in place of the still-moving ones.
+  std::vector<EarlyStopping> stoppers;
+  if (opts.early_stop.enabled()) stoppers.assign(static_cast<size_t>(M), EarlyStopping(opts.early_stop));
+  std::vector<std::vector<std::pair<std::string, Tensor>>> frozen(static_cast<size_t>(M));
+  int64_t active = M;
+  auto freeze = [&](int64_t g) {
+    for (const auto& name : toy_weight_names()) frozen[static_cast<size_t>(g)].push_back({name, m.weight_of(name, g)});
+    results[static_cast<size_t>(g)].stopped_early = true;
+    --active;
+  };
   int64_t start_epoch = 0;
   if (const TrainCheckpoint* ck = opts.resume) {
     TOY_CHECK(ck->epoch >= 0 && ck->epoch <= opts.epochs, "resume: the checkpoint is at epoch {} of a {}-epoch run",
@@ -112,11 +121,20 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
       r.steps = ck->epoch * steps_per_epoch;
     }
     start_epoch = ck->epoch;
+    // The early-stopping state is a function of the loss history: replay it (a model that had stopped stays so).
+    for (size_t g = 0; g < stoppers.size(); ++g)
+      if (stoppers[g].replay(results[g].loss)) freeze(static_cast<int64_t>(g));
   }
   auto checkpoint = [&](int64_t epochs_done) {
     TrainCheckpoint ck;
     ck.epoch = epochs_done;
-    for (const auto& name : toy_weight_names()) ck.weights.push_back({name, m.weight(name).value().to(Device::CPU)});
+    for (const auto& name : toy_weight_names()) {
+      Tensor w = m.weight(name).value().to(Device::CPU);
+      for (int64_t g = 0; g < M; ++g)
+        for (const auto& [fname, fw] : frozen[static_cast<size_t>(g)])
+          if (fname == name) std::copy(fw.data(), fw.data() + fw.numel(), w.data() + g * fw.numel());
+      ck.weights.push_back({name, w});
+    }
     for (const auto& [k, t] : opt->state()) ck.optimizer.push_back({k, t.to(Device::CPU)});
     for (const auto& p : plateaus) ck.plateau.push_back(p.state());
     for (const auto& rng : shuffle_rngs) ck.rng.push_back(rng.state());
@@ -136,7 +154,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
   TrainStep step(m, *opt, step_is_fused(opts.step, m.config().device), opts.cuda_graph);
 
   const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t e = start_epoch; e < opts.epochs; ++e) {
+  for (int64_t e = start_epoch; e < opts.epochs && active > 0; ++e) {
     if (!opts.lr_schedule.empty()) opt->set_lr(opts.lr_schedule[static_cast<size_t>(e)]);
     for (int64_t g = 0; g < M; ++g) lr_used[static_cast<size_t>(g)] = opt->lr(g);
     // With one batch per epoch the order inside the batch changes nothing but summation order: keep it fixed.
@@ -166,6 +184,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
     }
     for (int64_t g = 0; g < M; ++g) {
       auto& r = results[static_cast<size_t>(g)];
+      if (r.stopped_early) continue;  // stopped at an earlier epoch: its history ends there
       // Keras' Mean metric weighted by batch size: equal batches give the plain mean.
       const double el = epoch_loss[static_cast<size_t>(g)];
       const float loss = steps_per_epoch == 1 ? static_cast<float>(el)
@@ -175,11 +194,13 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
       const bool reduced = !plateaus.empty() && plateaus[static_cast<size_t>(g)].on_epoch_end(static_cast<double>(loss));
       if (reduced) r.reductions.push_back(e);
       r.steps += steps_per_epoch;
+      const bool stop = !stoppers.empty() && stoppers[static_cast<size_t>(g)].on_epoch_end(e, static_cast<double>(loss));
       if (opts.on_epoch)
-        opts.on_epoch(EpochInfo{g, e, opts.epochs, loss, lr_used[static_cast<size_t>(g)], reduced, opt->lr(g)});
+        opts.on_epoch(EpochInfo{g, e, opts.epochs, loss, lr_used[static_cast<size_t>(g)], reduced, opt->lr(g), stop});
+      if (stop) freeze(g);
     }
     if (opts.on_checkpoint && opts.checkpoint_every > 0 &&
-        ((e + 1) % opts.checkpoint_every == 0 || e + 1 == opts.epochs))
+        ((e + 1) % opts.checkpoint_every == 0 || e + 1 == opts.epochs || active == 0))
       checkpoint(e + 1);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -187,8 +208,10 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
     auto& r = results[static_cast<size_t>(g)];
     r.seconds = seconds;
     r.us_per_step = r.steps ? seconds * 1e6 / static_cast<double>(r.steps) : 0.0;
-    r.final_lr = opt->lr(g);
+    r.final_lr = opt->lr(g);  // a stopped model's plateau rule stopped with it: its lr after its last epoch
   }
+  for (int64_t g = 0; g < M; ++g)
+    for (const auto& [name, w] : frozen[static_cast<size_t>(g)]) m.set_weight_of(name, g, w);
   // Leave the activations at the final weights, for the first batch of the corpus.
   if (steps_per_epoch > 1) {
     for (auto& r : rows)
@@ -201,49 +224,6 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
 
 std::string position_label(const ToyCorpus& corpus, int64_t seq, int64_t t) {
   return fmt::format("{} {}", t, corpus.vocab[static_cast<size_t>(corpus.seqs[static_cast<size_t>(seq)][static_cast<size_t>(t)])]);
-}
-
-Verdict judge(const ToyCorpus& corpus, const Tensor& activation) {
-  const int64_t N = corpus.size(), T = corpus.seq_len(), V = corpus.vocab_size();
-  TOY_CHECK(activation.shape() == (Shape{N, T, V}), "judge: activation ({}) must be ({})", activation.shape().str(),
-            Shape{N, T, V}.str());
-  std::vector<float> a = activation.to_vector();
-  // Which targets follow each prefix, and each token.
-  std::map<std::vector<int64_t>, std::set<int64_t>> by_prefix;
-  std::map<int64_t, std::set<int64_t>> by_token;
-  for (int64_t s = 0; s < N; ++s)
-    for (int64_t t = 0; t < T; ++t) {
-      const auto& seq = corpus.seqs[static_cast<size_t>(s)];
-      by_prefix[std::vector<int64_t>(seq.begin(), seq.begin() + t + 1)].insert(corpus.target(s, t));
-      by_token[seq[static_cast<size_t>(t)]].insert(corpus.target(s, t));
-    }
-  struct Pos { int64_t s, t; };
-  std::vector<Pos> critical, determined;
-  for (int64_t s = 0; s < N; ++s)
-    for (int64_t t = 0; t < T; ++t) {
-      const auto& seq = corpus.seqs[static_cast<size_t>(s)];
-      if (by_prefix[std::vector<int64_t>(seq.begin(), seq.begin() + t + 1)].size() != 1) continue;
-      determined.push_back({s, t});
-      if (by_token[seq[static_cast<size_t>(t)]].size() > 1) critical.push_back({s, t});
-    }
-  const std::vector<Pos>& judged = critical.empty() ? determined : critical;
-  Verdict v;
-  v.solved = !judged.empty();
-  for (const Pos& p : judged) {
-    const float* row = a.data() + (p.s * T + p.t) * V;
-    int64_t best = std::max_element(row, row + V) - row;
-    int64_t want = corpus.target(p.s, p.t);
-    bool ok = best == want;
-    v.solved = v.solved && ok;
-    const auto& seq = corpus.seqs[static_cast<size_t>(p.s)];
-    std::string after = p.t > 0 ? " after " + corpus.vocab[static_cast<size_t>(seq[1])] : "";
-    if (!v.text.empty()) v.text += "; ";
-    v.text += fmt::format("{} -> {}{}: {} ({:.3f}{})", corpus.vocab[static_cast<size_t>(seq[static_cast<size_t>(p.t)])],
-                          corpus.vocab[static_cast<size_t>(want)], after, ok ? "yes" : "no", row[want],
-                          ok ? "" : fmt::format(", predicts {} {:.3f}", corpus.vocab[static_cast<size_t>(best)], row[best]));
-  }
-  if (judged.empty()) v.text = "no position is determined by its prefix";
-  return v;
 }
 
 std::string labelled_table(const std::vector<std::string>& rows, const std::vector<std::string>& cols,

@@ -7,6 +7,7 @@
 
 #include "cuda/graph_capture.h"
 #include "layers/toy_model.h"
+#include "optim/early_stopping.h"
 #include "optim/optimizer.h"
 #include "optim/plateau.h"
 
@@ -20,6 +21,7 @@ struct EpochInfo {
   float lr;       // the learning rate used during this epoch
   bool reduced;   // the plateau rule reduced the lr at the end of this epoch
   float new_lr;   // lr after this epoch
+  bool stopped = false;  // EarlyStopping ends this model's training after this epoch
 };
 
 // Everything needed to continue a run bit for bit: weights, optimizer state (lr, step, momenta/moments), each
@@ -52,6 +54,9 @@ struct TrainOptions {
   bool nesterov = false;
   bool plateau = true;
   PlateauOptions plateau_opts;  // the notebook's: factor 0.2, patience 10, min_lr 1e-4
+  // Keras' EarlyStopping(monitor='loss') per model (off by default): `epochs` becomes a ceiling. In a stack, a
+  // model that stops keeps the weights it stopped with (the others train on), so it ends as it would alone.
+  EarlyStopOptions early_stop;
   // Per-epoch order of the sequences when batch < corpus size: model m shuffles with its own Rng, seeded from its
   // weight seed (so a model trains the same alone or in a stack).
   // On a CUDA device, capture one training step (forward, backward, update) in a CUDA graph after a first eager
@@ -75,6 +80,7 @@ struct TrainResult {
   int64_t steps = 0;
   double seconds = 0, us_per_step = 0;  // wall time of the whole (stacked) loop; per step of the stack
   float final_lr = 0;
+  bool stopped_early = false;  // EarlyStopping ended the run before opts.epochs
 };
 
 // One training step (forward, backward, optimizer update) the way train_models runs it: the fused kernel or the
@@ -102,16 +108,6 @@ std::vector<TrainResult> train_models(ToyModel& model, const ToyCorpus& corpus, 
 
 // A model ready for training (and its optimizer), from the options.
 std::unique_ptr<Optimizer> make_toy_optimizer(ToyModel& m, const TrainOptions& opts);
-
-// Run the whole corpus through a batch-size-N model with the given model's weights, for predictions/activations.
-// (When the training batch already covers the corpus, this is the training model itself.)
-struct Verdict {
-  bool solved = false;
-  std::string text;  // "the -> chkn after man: yes (0.93); the -> beef after woman: yes (0.91)"
-};
-// Positions whose target is fixed by the prefix but not by the current token alone (the notebook's "the" after
-// man / woman) must be predicted by argmax of the activation. activation: [N, T, V] on any device.
-Verdict judge(const ToyCorpus& corpus, const Tensor& activation);
 
 // Labelled tables, 3 decimals: predictions (rows "0 <ST>", columns the words) and attention weights.
 std::string prediction_table(const ToyCorpus& corpus, const Tensor& activation, int64_t seq);
