@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "apps/lib/sweep.h"
 #include "core/backend.h"
 #include "core/error.h"
@@ -240,4 +242,50 @@ TEST_CASE("sweep/cli: --step is recorded and kept apart by merge, fused gives th
   Run mismatch = run("sweep merge " + (d / "a").string() + " " + (d / "b").string() + " --out " + (d / "m").string());
   CHECK(mismatch.code == 2);
   CHECK(mismatch.err.find("step \"auto\" vs \"fused\"") != std::string::npos);
+}
+
+TEST_CASE("sweep/outcomes: runs.csv, summary.csv and `train` alone agree") {
+  fs::path d = scratch();
+  // 800 epochs: long enough for a mix of outcomes at these seeds.
+  REQUIRE(run("sweep --H 10,20 --seeds 4 --epochs 800 --quiet --out " + (d / "o").string()).code == 0);
+  const SweepData sd = load_sweep_dir((d / "o").string());
+  REQUIRE(sd.runs.size() == 8);
+  // summary.csv counts what runs.csv holds: recount from the rows.
+  std::istringstream sum(slurp(d / "o" / "summary.csv"));
+  std::string header, line;
+  std::getline(sum, header);
+  for (int64_t H : {10, 20}) {
+    REQUIRE(std::getline(sum, line));
+    int64_t solved = 0, stuck = 0, unfinished = 0;
+    for (const RunResult& r : sd.runs) {
+      if (r.H != H) continue;
+      solved += r.outcome == Outcome::Solved;
+      stuck += r.outcome == Outcome::Stuck;
+      unfinished += r.outcome == Outcome::Unfinished;
+      CHECK(r.solved() == (r.share >= 0.9));  // no run labelled solved below the threshold, none above it unlabelled
+    }
+    CHECK(solved + stuck + unfinished == 4);
+    const std::vector<std::string> f = [&] {
+      std::vector<std::string> out;
+      std::stringstream ss(line);
+      for (std::string x; std::getline(ss, x, ',');) out.push_back(x);
+      return out;
+    }();
+    REQUIRE(f.size() == 17);
+    CHECK(f[0] == std::to_string(H));
+    CHECK(f[2] == std::to_string(solved));
+    CHECK(f[6] == std::to_string(stuck));
+    CHECK(f[10] == std::to_string(unfinished));
+  }
+  // Every row is `train --json` for that (H, seed): outcome, share, loss.
+  for (const RunResult& r : sd.runs) {
+    CAPTURE(r.H);
+    CAPTURE(r.seed);
+    Run t = run(fmt::format("train --H {} --seed {} --epochs 800 --json", r.H, r.seed));
+    REQUIRE(t.code == 0);
+    const auto j = nlohmann::json::parse(t.out);
+    CHECK(j["outcome"].get<std::string>() == outcome_name(r.outcome));
+    CHECK(j["share"].get<double>() == r.share);
+    CHECK(j["final_loss"].get<float>() == r.final_loss);
+  }
 }

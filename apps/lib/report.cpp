@@ -501,6 +501,12 @@ std::string run_report_html(const RunRecord& r) {
     std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char ch) { return std::toupper(ch); });
     b += fmt::format("<p class=\"verdict {}\">{} &mdash; {}</p>\n<p class=\"because\">{}</p>\n", name, upper,
                      escape(r.verdict.positions_text(c)), escape(r.verdict.because));
+    b += "<p class=\"note\">At each judged position (the next token is fixed by the sentence so far but not by the "
+         "token itself: <code>the</code>) the two numbers are the sigmoid outputs of the prediction table for the "
+         "target and its strongest competitor. The <em>share</em> is p(target) / (p(target) + p(competitor)) on the "
+         "distribution the model was trained to produce (the softmax over the pre-sigmoid logits under the Keras "
+         "loss), so 0.5 is a coin flip; solved means a share of at least the threshold at every judged position. "
+         "Stuck: not solved and no longer improving; unfinished: not solved but still improving.</p>\n";
   }
   std::string reds = r.reductions.empty() ? "none" : "";
   for (size_t i = 0; i < r.reductions.size(); ++i) {
@@ -580,7 +586,9 @@ std::string sweep_loss_figure(const SweepData& d, const svg::Options& o) {
   dist.title = "final loss per H";
   dist.y_label = "final loss";
   // Colour by outcome, in the order of outcome_category.
-  dist.category_names = {"solved", "stuck", "unfinished", "none"};
+  dist.category_names = {"solved", "stuck", "unfinished"};
+  if (std::any_of(d.runs.begin(), d.runs.end(), [](const RunResult& r) { return r.outcome == Outcome::None; }))
+    dist.category_names.push_back("none");
   dist.category_colors = {"#2166ac", "#d6604d", "#e08214", "#808080"};
   dist.levels = level_lines_of(d.corpus, loss_levels(d.corpus));
   // Log scale only when the losses span more than a factor of 5 (a sweep's final losses usually do not).

@@ -208,7 +208,7 @@ Panel heatmap_panel(const Heatmap& hm) {
 }
 
 
-// Dotted grey reference lines from x0 to x1, each labelled above its right end ("floor 0.139").
+// Dotted grey reference lines from x0 to x1, each labelled above its left end ("floor 0.139").
 template <class YFn>
 std::string level_lines(const std::vector<Level>& levels, double x0, double x1, YFn Y) {
   std::string s;
@@ -217,8 +217,8 @@ std::string level_lines(const std::vector<Level>& levels, double x0, double x1, 
     s += fmt::format("<g class=\"level\"><title>{}</title>", escape(fmt::format("{}: {:.4g}", l.label, l.value)));
     s += line(x0, Y(l.value), x1, Y(l.value), "stroke=\"#666666\" stroke-width=\"1\" stroke-dasharray=\"2,3\"");
     s += "</g>\n";
-    s += text(x1 - 4, Y(l.value) - 4, fmt::format("{} {:.3f}", l.label, l.value),
-              "text-anchor=\"end\" font-size=\"10\" fill=\"#555555\"");
+    s += text(x0 + 4, Y(l.value) - 4, fmt::format("{} {:.3f}", l.label, l.value),
+              "font-size=\"10\" fill=\"#555555\"");
   }
   return s;
 }

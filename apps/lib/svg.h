@@ -59,7 +59,7 @@ struct LossCurve {
   std::vector<float> loss;          // per epoch (> 0; non-positive values are clamped to the axis bottom)
   std::vector<float> lr;            // per epoch, lr used (optional: labels the reductions)
   std::vector<int64_t> reductions;  // 0-based epochs at whose end the lr was reduced
-  std::vector<Level> levels;        // dotted grey lines, labelled at the right end
+  std::vector<Level> levels;        // dotted grey lines, labelled at the left end
 };
 // Loss against epoch, log-scale y, a dashed line at each LR reduction (labelled with the new lr), the levels as
 // dotted lines.

@@ -457,16 +457,17 @@ std::string summary_table(const SweepData& d) {
                               fmt::join(c.Hs, ","), c.seed_start, c.seed_start + static_cast<uint64_t>(c.seeds) - 1,
                               d.shard.count > 1 ? fmt::format(" (shard {})", d.shard.str()) : "", c.epochs, c.loss,
                               c.optimizer, c.plateau ? " + ReduceLROnPlateau" : "");
-  s += fmt::format("{:>5} {:>5}  {:<26} {:<26} {:<26} {:>9}\n", "H", "runs", "solved   (95% interval)",
-                   "stuck", "unfinished", "loss med");
+  // Each outcome: count, rate and its 95% Wilson interval.
+  s += fmt::format("{:>5} {:>5}   {:<22}   {:<22}   {:<22} {:>9}\n", "H", "runs", "solved", "stuck", "unfinished",
+                   "loss med");
   auto cell = [](const OutcomeCount& o) {
     return fmt::format("{:>3} {:>5.1f}% [{:>3.0f}-{:>3.0f}%]", o.k, 100 * o.rate, 100 * o.ci.lo, 100 * o.ci.hi);
   };
   for (const HSummary& h : summarize(c, d.runs))
-    s += fmt::format("{:>5} {:>5}  {:<26} {:<26} {:<26} {:>9.4f}\n", h.H, h.runs, cell(h.solved), cell(h.stuck),
+    s += fmt::format("{:>5} {:>5}   {:<22}   {:<22}   {:<22} {:>9.4f}\n", h.H, h.runs, cell(h.solved), cell(h.stuck),
                      cell(h.unfinished), h.loss_median);
-  s += fmt::format("solved: share >= {:g} at every judged position; stuck: not solved and no longer improving; "
-                   "unfinished: not solved, still improving\n",
+  s += fmt::format("(count, rate, 95% Wilson interval) solved: share >= {:g} at every judged position; stuck: not "
+                   "solved, no longer improving; unfinished: not solved, still improving\n",
                    c.solved_share);
   return s;
 }

@@ -162,7 +162,9 @@ Outcome classify(double share, bool has_judged, const TrainingTrace& tr, const V
     return Outcome::None;
   }
   if (share >= rules.solved_share) {
-    say(fmt::format("share {:.2f} >= {:.2f} at every judged position", share, rules.solved_share));
+    say(fmt::format("the smallest share, {:.2f}, is at least {:.2f}: the model tells the targets apart at every "
+                    "judged position",
+                    share, rules.solved_share));
     return Outcome::Solved;
   }
   const std::string low = std::isnan(share) ? std::string("share is not a number")
