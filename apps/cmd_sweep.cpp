@@ -123,10 +123,11 @@ Runner add_sweep(CLI::App& app) {
   CLI::App* s = app.add_subcommand("sweep", "train every (H, seed) of a grid in parallel; write runs.csv, summary.csv, "
                                             "report.html (see also: sweep merge)");
   s->add_option("--H", c->hs, "comma-separated head sizes")->capture_default_str();
-  s->add_option("--seeds", c->seeds, "seeds per H")->capture_default_str();
-  s->add_option("--seed-start", c->seed_start, "first seed (seeds seed-start .. seed-start+seeds-1)")
+  s->add_option("--seeds", c->seeds, "seeds per H, >= 1")->check(int_in(1, int64_t{1} << 40))->capture_default_str();
+  s->add_option("--seed-start", c->seed_start, "first seed (seeds seed-start .. seed-start+seeds-1 must stay below 2^64)")
+      ->check(seed_value())
       ->capture_default_str();
-  s->add_option("--jobs", c->jobs, "parallel runs (0: one per core)")->capture_default_str();
+  s->add_option("--jobs", c->jobs, "parallel runs (0: one per core)")->check(int_in(0, 4096))->capture_default_str();
   s->add_option("--shard", c->shard, "run only slice i of n of the grid (grid point k goes to shard k % n + 1)")
       ->capture_default_str();
   s->add_option("--out", c->out, "output directory");

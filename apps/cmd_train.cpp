@@ -407,8 +407,10 @@ int run_train(const TrainCli& c) {
 Runner add_train(CLI::App& app) {
   auto c = std::make_shared<TrainCli>();
   CLI::App* s = app.add_subcommand("train", "train the notebook's toy attention model (defaults = the notebook)");
-  s->add_option("--H", c->H, "attention head size (the notebook sweeps 10, 20, 40)")->capture_default_str();
-  s->add_option("--seed", c->seed, "weight initialization seed")->capture_default_str();
+  s->add_option("--H", c->H, "attention head size (the notebook sweeps 10, 20, 40)")
+      ->check(int_in(1, int64_t{1} << 30))
+      ->capture_default_str();
+  s->add_option("--seed", c->seed, "weight initialization seed, 0 .. 2^64-1")->check(seed_value())->capture_default_str();
   add_training_flags(s, *c);
   s->add_flag("--quiet", c->quiet, "no summary, progress or tables: the final line and the verdict only");
   s->add_flag("--json", c->json, "print one JSON object on stdout (everything else goes to stderr)");
@@ -420,14 +422,14 @@ Runner add_train(CLI::App& app) {
   s->add_option("--report", c->report, "write a self-contained HTML report of the run");
   s->add_option("--checkpoint-every", c->checkpoint_every,
                  "save DIR/checkpoint.npz every N epochs and at the end (needs --checkpoint-dir)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(int_in(0, kMaxSteps));
   s->add_option("--checkpoint-dir", c->checkpoint_dir,
                  "checkpoint directory: checkpoint.npz (weights, optimizer, plateau, RNG, epoch, history) and run.json");
   s->add_option("--resume", c->resume,
                  "continue the run checkpointed in DIR to --epochs (same settings; keeps checkpointing into DIR)");
   s->add_option("--snapshot-every", c->snapshot_every,
                  "record --snapshot-layers at epoch 1, every N epochs and the last into the activation dump")
-      ->check(CLI::NonNegativeNumber);
+      ->check(int_in(0, kMaxSteps));
   s->add_option("--snapshot-layers", c->snapshot_layers, "comma-separated layers to snapshot")->capture_default_str();
   s->add_flag("--dump-grads", c->dump_grads,
               "add grad/<layer> (d loss / d layer output) and grad/param/<name> at the final weights to the dump");

@@ -5,7 +5,9 @@
 
 namespace toy::app {
 
-// Exit codes: 0 ok, 1 unexpected failure, 2 bad usage / bad input (flags, values, files).
+// Exit codes: 0 ok; 1 a numerical failure (e.g. a non-finite loss: toy::NumericalError) or an internal error;
+// 2 bad usage / bad input (flags, values, files). compare and gradcheck also use 1 for "differs" / "failed".
+constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 using Runner = std::function<int()>;

@@ -2,7 +2,12 @@
 // the same defaults: the notebook's).
 #pragma once
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "apps/lib/train.h"
@@ -10,6 +15,52 @@
 #include <string>
 
 namespace toy::app {
+
+// Validators for numeric flags, checked on the text before CLI11 converts it (so "nan", "-1" for an unsigned seed,
+// or 2^64 cannot slip through a conversion): each names the valid range in its message.
+inline CLI::Validator finite_in(double lo, double hi, bool lo_open = false, bool hi_open = false) {
+  const std::string desc = fmt::format("{}{}, {}{}", lo_open ? "(" : "[", lo, hi, hi_open ? ")" : "]");
+  return CLI::Validator(
+      [=](std::string& in) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const double v = std::strtod(in.c_str(), &end);
+        if (in.empty() || end != in.c_str() + in.size() || !std::isfinite(v))
+          return fmt::format("'{}' is not a finite number", in);
+        if (v < lo || v > hi || (lo_open && v == lo) || (hi_open && v == hi))
+          return fmt::format("{} is outside the valid range {}", in, desc);
+        return "";
+      },
+      "number in " + desc);
+}
+inline CLI::Validator int_in(int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [=](std::string& in) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const long long v = std::strtoll(in.c_str(), &end, 10);
+        if (in.empty() || end != in.c_str() + in.size() || errno == ERANGE)
+          return fmt::format("'{}' is not an integer in [{}, {}]", in, lo, hi);
+        if (v < lo || v > hi) return fmt::format("{} is outside the valid range [{}, {}]", in, lo, hi);
+        return "";
+      },
+      fmt::format("integer in [{}, {}]", lo, hi));
+}
+// A seed: 0 .. 2^64 - 1 written in decimal digits (no sign: "-1" is refused, not wrapped around).
+inline CLI::Validator seed_value() {
+  return CLI::Validator(
+      [](std::string& in) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        (void)std::strtoull(in.c_str(), &end, 10);
+        if (in.empty() || in.find_first_not_of("0123456789") != std::string::npos || errno == ERANGE)
+          return fmt::format("'{}' is not a seed (an integer from 0 to 18446744073709551615)", in);
+        return "";
+      },
+      "integer in [0, 2^64-1]");
+}
+// The optimizer's step counter is float32 (exact up to 2^24 steps): longer runs are refused, not silently wrong.
+constexpr int64_t kMaxSteps = int64_t{1} << 24;
 
 struct TrainingFlags {
   int64_t epochs = 5020, batch = 2;
@@ -86,20 +137,35 @@ inline const char* kOutcomeRules =
 // --epochs --batch --optimizer --lr --momentum --nesterov --no-plateau --plateau-factor --plateau-patience --min-lr
 // --min-delta --cooldown --loss --device --step --corpus
 inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string& device_help = "cpu | cuda") {
-  s->add_option("--epochs", f.epochs, "training epochs")->capture_default_str();
-  s->add_option("--batch", f.batch, "sequences per step (must divide the corpus size)")->capture_default_str();
+  s->add_option("--epochs", f.epochs, "training epochs (x steps per epoch at most 2^24)")
+      ->check(int_in(0, kMaxSteps))
+      ->capture_default_str();
+  s->add_option("--batch", f.batch, "sequences per step (must divide the corpus size)")
+      ->check(int_in(1, int64_t{1} << 30))
+      ->capture_default_str();
   s->add_option("--optimizer", f.optimizer, "sgd | rmsprop | adam (Keras 2 defaults)")
       ->check(CLI::IsMember({"sgd", "rmsprop", "adam"}))
       ->capture_default_str();
-  s->add_option("--lr", f.lr, "learning rate (default: sgd 0.01, rmsprop/adam 0.001)");
-  s->add_option("--momentum", f.momentum, "momentum (sgd, rmsprop)")->capture_default_str();
+  s->add_option("--lr", f.lr, "learning rate, > 0 (default: sgd 0.01, rmsprop/adam 0.001)")
+      ->check(finite_in(0, 1e30, true));
+  s->add_option("--momentum", f.momentum, "momentum (sgd, rmsprop), in [0, 1)")
+      ->check(finite_in(0, 1, false, true))
+      ->capture_default_str();
   s->add_flag("--nesterov", f.nesterov, "Nesterov momentum (sgd)");
   s->add_flag("--no-plateau", f.no_plateau, "disable ReduceLROnPlateau");
-  s->add_option("--plateau-factor", f.plateau_factor, "ReduceLROnPlateau factor")->capture_default_str();
-  s->add_option("--plateau-patience", f.plateau_patience, "ReduceLROnPlateau patience (epochs)")->capture_default_str();
-  s->add_option("--min-lr", f.min_lr, "ReduceLROnPlateau min_lr")->capture_default_str();
-  s->add_option("--min-delta", f.min_delta, "ReduceLROnPlateau min_delta")->capture_default_str();
-  s->add_option("--cooldown", f.cooldown, "ReduceLROnPlateau cooldown (epochs)")->capture_default_str();
+  s->add_option("--plateau-factor", f.plateau_factor, "ReduceLROnPlateau factor, in (0, 1)")
+      ->check(finite_in(0, 1, true, true))
+      ->capture_default_str();
+  s->add_option("--plateau-patience", f.plateau_patience, "ReduceLROnPlateau patience (epochs), >= 0")
+      ->check(int_in(0, kMaxSteps))
+      ->capture_default_str();
+  s->add_option("--min-lr", f.min_lr, "ReduceLROnPlateau min_lr, >= 0")->check(finite_in(0, 1e30))->capture_default_str();
+  s->add_option("--min-delta", f.min_delta, "ReduceLROnPlateau min_delta, >= 0")
+      ->check(finite_in(0, 1e30))
+      ->capture_default_str();
+  s->add_option("--cooldown", f.cooldown, "ReduceLROnPlateau cooldown (epochs), >= 0")
+      ->check(int_in(0, kMaxSteps))
+      ->capture_default_str();
   s->add_option("--loss", f.loss, "keras (softmax CE on the pre-sigmoid logits, what Keras does) | normalized "
                                   "(clip-and-normalize the sigmoid outputs)")
       ->check(CLI::IsMember({"keras", "normalized"}))
@@ -111,18 +177,20 @@ inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string&
                 "bits at the notebook's sizes")
       ->check(CLI::IsMember({"auto", "fused", "graph"}))
       ->capture_default_str();
-  s->add_option("--corpus", f.corpus, "one sentence per line (<ST> is prepended); default: the notebook's two");
+  s->add_option("--corpus", f.corpus,
+                "one sentence per line, UTF-8 (<ST> is prepended; blank lines and lines starting with # are skipped); "
+                "default: the notebook's two");
   s->add_option("--early-stop", f.early_stop,
                 "stop when the loss has not improved by more than --early-stop-min-delta for PATIENCE epochs (Keras "
                 "EarlyStopping(monitor='loss'), restore_best_weights=False); --epochs becomes a ceiling")
-      ->check(CLI::NonNegativeNumber);
-  s->add_option("--early-stop-min-delta", f.early_stop_min_delta, "EarlyStopping min_delta")
-      ->check(CLI::NonNegativeNumber)
+      ->check(int_in(0, kMaxSteps));
+  s->add_option("--early-stop-min-delta", f.early_stop_min_delta, "EarlyStopping min_delta, >= 0")
+      ->check(finite_in(0, 1e30))
       ->capture_default_str();
   s->add_option("--solved-share", f.solved_share,
                 "verdict threshold: solved when the share of the target against its strongest competitor is at least "
-                "this at every judged position")
-      ->check(CLI::Range(0.5, 1.0))
+                "this at every judged position, in [0.5, 1]")
+      ->check(finite_in(0.5, 1.0))
       ->capture_default_str();
   s->footer(kOutcomeRules);
 }

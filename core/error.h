@@ -12,6 +12,12 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A computation that went numerically wrong (a non-finite loss, a diverged run): not the user's input as such, so
+// the commands exit with a code of its own (apps/commands.h).
+struct NumericalError : Error {
+  using Error::Error;
+};
+
 template <class... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {
   throw Error(fmt::format(f, std::forward<Args>(args)...));

@@ -13,6 +13,16 @@ Shape::Shape(const std::vector<int64_t>& dims) {
   for (int64_t d : dims) TOY_CHECK(d >= 0, "shape: negative dimension {}", d);
   rank_ = static_cast<int>(dims.size());
   for (int i = 0; i < rank_; ++i) dims_[i] = dims[i];
+  check_size();
+}
+
+void Shape::check_size() const {
+  // The element count must fit int64 with room for byte offsets (x4): a shape whose product overflows would
+  // otherwise look empty or small.
+  int64_t n = 1;
+  for (int i = 0; i < rank_; ++i)
+    TOY_CHECK(!__builtin_mul_overflow(n, dims_[i], &n) && n <= (int64_t{1} << 60),
+              "shape: ({}) has more elements than can be addressed", str());
 }
 
 int64_t Shape::operator[](int i) const {
@@ -41,6 +51,7 @@ Shape Shape::with_last(int64_t d) const {
   TOY_CHECK(rank_ > 0, "shape: a scalar has no last dimension");
   Shape s = *this;
   s.dims_[rank_ - 1] = d;
+  s.check_size();
   return s;
 }
 
@@ -54,8 +65,10 @@ Shape Shape::without_last() const {
 
 Shape Shape::append(int64_t d) const {
   TOY_CHECK(rank_ < kMaxRank, "shape: cannot append to rank {}", rank_);
+  TOY_CHECK(d >= 0, "shape: negative dimension {}", d);
   Shape s = *this;
   s.dims_[s.rank_++] = d;
+  s.check_size();
   return s;
 }
 

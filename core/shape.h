@@ -36,6 +36,7 @@ class Shape {
   bool operator!=(const Shape& o) const { return !(*this == o); }
 
  private:
+  void check_size() const;  // throws when the element count overflows
   std::array<int64_t, kMaxRank> dims_{};
   int rank_ = 0;
 };

@@ -1,11 +1,16 @@
 // The toy attention model of notebook 001 and its corpus.
 #include "layers/toy_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/error.h"
+#include "core/memory.h"
+#include "core/utf8.h"
 #include "core/toy_step.h"
 
 namespace toy {
@@ -22,10 +27,13 @@ ToyCorpus notebook_corpus() {
   return c;
 }
 
-ToyCorpus parse_corpus(const std::string& text, const std::string& source) {
+ToyCorpus parse_corpus(const std::string& text_in, const std::string& source) {
   ToyCorpus c;
   c.vocab = {"<ST>"};
-  std::istringstream in(text);
+  std::unordered_map<std::string, int64_t> ids_of{{"<ST>", 0}};
+  // A UTF-8 byte-order mark at the start is not part of the first word.
+  const std::string_view text = std::string_view(text_in).substr(text_in.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0);
+  std::istringstream in{std::string(text)};
   std::string line;
   int lineno = 0;
   int64_t first_len = -1;
@@ -33,6 +41,8 @@ ToyCorpus parse_corpus(const std::string& text, const std::string& source) {
   while (std::getline(in, line)) {
     ++lineno;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (const size_t bad = invalid_utf8_at(line); bad != std::string::npos)
+      fail("{}:{}: not valid UTF-8 at byte {} of the line (the corpus must be UTF-8 text)", source, lineno, bad + 1);
     std::istringstream ws(line);
     std::vector<std::string> words;
     for (std::string w; ws >> w;) words.push_back(w);
@@ -42,14 +52,9 @@ ToyCorpus parse_corpus(const std::string& text, const std::string& source) {
     std::vector<int64_t> ids{0};
     for (const auto& w : words) {
       TOY_CHECK(w != "<ST>" && w != "<Start>", "{}:{}: <ST> may only start a sentence", source, lineno);
-      int64_t id = -1;
-      for (size_t i = 0; i < c.vocab.size(); ++i)
-        if (c.vocab[i] == w) id = static_cast<int64_t>(i);
-      if (id < 0) {
-        id = static_cast<int64_t>(c.vocab.size());
-        c.vocab.push_back(w);
-      }
-      ids.push_back(id);
+      const auto [it, fresh] = ids_of.emplace(w, static_cast<int64_t>(c.vocab.size()));
+      if (fresh) c.vocab.push_back(w);
+      ids.push_back(it->second);
     }
     if (first_len < 0) {
       first_len = static_cast<int64_t>(ids.size());
@@ -94,12 +99,26 @@ void put_block(Tensor& dst, const Tensor& src, int64_t m) {
 }
 }  // namespace
 
+double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t models) {
+  const double v = static_cast<double>(V), t = static_cast<double>(T), h = static_cast<double>(H),
+               b = static_cast<double>(batch), m = static_cast<double>(models);
+  const double weights = 2 * v * v + t * v + 2 * v * h;             // XEmbed, Vmat [V,V]; PosEmbed [T,V]; Q, K [V,H]
+  const double layers = b * t * (8 * v + 2 * h + 3 * t + 3);        // the 14 outputs (+ ids, targets)
+  return 4.0 * m * (4 * weights + 2 * layers + 2 * b * t * t);      // + grads, 2 optimizer slots; scratch
+}
+
 ToyModel::ToyModel(const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch, std::vector<uint64_t> seeds)
     : cfg_(cfg), batch_(batch), T_(corpus.seq_len()), V_(corpus.vocab_size()), seeds_(std::move(seeds)) {
   if (seeds_.empty()) seeds_.push_back(cfg.seed);
   TOY_CHECK(cfg.H > 0, "toy model: H must be positive, got {}", cfg.H);
   TOY_CHECK(batch > 0 && batch <= corpus.size(), "toy model: batch {} must be in [1, {}] (corpus size)", batch,
             corpus.size());
+  const double need = toy_model_bytes(V_, T_, cfg.H, batch, models());
+  TOY_CHECK(need <= memory_budget_bytes(),
+            "toy model: H={}, a vocabulary of {}, {} positions, batch {}{} need about {} of memory; this machine "
+            "allows {} (fewer positions per sentence, a smaller H or batch)",
+            cfg.H, V_, T_, batch, models() > 1 ? fmt::format(", {} stacked models", models()) : std::string(),
+            human_bytes(need), human_bytes(memory_budget_bytes()));
   const int64_t M = models(), B = batch, T = T_, V = V_, E = V_, H = cfg.H, MB = M * B;
   const Device dev = cfg.device;
 
@@ -280,6 +299,10 @@ void ToyModel::set_weights(const std::vector<std::pair<std::string, Tensor>>& we
     Var w = weight(name);
     TOY_CHECK(t.shape() == w.shape(), "weights: array '{}' has shape ({}) but the model needs ({})", name,
               t.shape().str(), w.shape().str());
+    const std::vector<float> v = t.to_vector();
+    const auto bad = std::find_if(v.begin(), v.end(), [](float x) { return !std::isfinite(x); });
+    TOY_CHECK(bad == v.end(), "weights: array '{}' holds a non-finite value ({} at flat index {})", name, *bad,
+              bad - v.begin());
     w.value().copy_from(t);
   }
   model_.forward();

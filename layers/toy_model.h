@@ -49,6 +49,10 @@ inline const std::vector<std::string>& toy_weight_names() {
 // The 14 layer names in Keras' model.layers order.
 const std::vector<std::string>& toy_layer_names();
 
+// Bytes a ToyModel of these sizes allocates (weights, gradients, optimizer state, every layer output and its
+// gradient), an upper estimate computed before anything is allocated. E = V.
+double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t models);
+
 // One model, or M independent models of the same H stacked on a leading "model" axis (a sweep over seeds trained
 // as one batch: every op serves all M models at once). Model m is initialized from seeds[m] exactly as a single
 // model with that seed, and trains to bit-identical numbers (the kernels sum each model's terms in the same order).

@@ -45,12 +45,12 @@ TEST_CASE("cli/errors: unknown flags, bad values and bad files -> one line, exit
   save_npz((d / "wrong.npz").string(), wrong);
   std::vector<Bad> cases{
       {"train --bogus", "--bogus"},
-      {"train --H 0 --epochs 1 --quiet", "--H must be positive"},
+      {"train --H 0 --epochs 1 --quiet", "--H: 0 is outside the valid range [1, "},
       {"train --H abc", "--H"},
       {"train --optimizer sgdd", "--optimizer"},
       {"train --loss foo", "--loss"},
       {"train --batch 3 --quiet", "--batch 3 must divide"},
-      {"train --plateau-factor 2 --quiet", "factor must be in (0, 1)"},
+      {"train --plateau-factor 2 --quiet", "--plateau-factor: 2 is outside the valid range (0, 1)"},
       {"train --corpus " + (d / "ragged.txt").string(), "ragged.txt:2: sentence has 2 words"},
       {"train --corpus /nonexistent/corpus.txt", "cannot open '/nonexistent/corpus.txt'"},
       {"train --init-weights " + (d / "garbage.npz").string(), "garbage.npz"},

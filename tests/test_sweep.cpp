@@ -215,7 +215,7 @@ TEST_CASE("sweep/cli: bad arguments -> one line, exit code 2") {
   };
   for (const Bad& b : {Bad{"sweep --H 10,10 --out " + (d / "x").string(), "listed twice"},
                        Bad{"sweep --shard 0/2 --out " + (d / "x").string(), "--shard"},
-                       Bad{"sweep --seeds 0 --out " + (d / "x").string(), "--seeds must be positive"},
+                       Bad{"sweep --seeds 0 --out " + (d / "x").string(), "--seeds: 0 is outside the valid range [1, "},
                        Bad{"sweep --batch 3 --out " + (d / "x").string(), "--batch 3 must divide"},
                        Bad{"sweep --H 10", "--out DIR is required"},
                        Bad{"sweep --plateau-factor 3 --out " + (d / "x").string(), "factor"},

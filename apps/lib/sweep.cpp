@@ -23,6 +23,7 @@
 #include "apps/lib/train.h"
 #include "core/backend.h"
 #include "core/error.h"
+#include "core/memory.h"
 
 namespace toy {
 namespace {
@@ -239,6 +240,14 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   TOY_CHECK(!c.Hs.empty(), "--H: no head sizes");
   for (int64_t H : c.Hs) TOY_CHECK(H > 0, "--H must be positive, got {}", H);
   TOY_CHECK(c.seeds > 0, "--seeds must be positive, got {}", c.seeds);
+  TOY_CHECK(static_cast<uint64_t>(c.seeds) - 1 <= std::numeric_limits<uint64_t>::max() - c.seed_start,
+            "--seed-start {} with --seeds {}: the last seed would pass 2^64 - 1", c.seed_start, c.seeds);
+  // Every run keeps a row of results and its loss history in memory until the sweep is written.
+  const double runs = static_cast<double>(c.seeds) * static_cast<double>(c.Hs.size());
+  const double bytes = runs * (256.0 + 8.0 * static_cast<double>(c.epochs));
+  TOY_CHECK(bytes <= memory_budget_bytes(), "sweep: {} runs of {} epochs need about {} of memory for their results "
+            "alone (this machine allows {}); split the grid with --shard i/n or use fewer --seeds",
+            runs, c.epochs, human_bytes(bytes), human_bytes(memory_budget_bytes()));
   TOY_CHECK(c.solved_share >= 0.5 && c.solved_share <= 1.0, "--solved-share must be in [0.5, 1], got {}",
             c.solved_share);
   TOY_CHECK(c.early_stop.patience >= -1 && c.early_stop.min_delta >= 0,

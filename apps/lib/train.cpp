@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "core/backend.h"
 #include "core/error.h"
@@ -66,6 +67,11 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
   const int64_t n = corpus.size(), M = m.models();
   TOY_CHECK(n % opts.batch == 0, "train: batch {} must divide the corpus size {}", opts.batch, n);
   const int64_t steps_per_epoch = n / opts.batch;
+  // The optimizer's step counter is float32 (Adam's bias correction reads it): exact up to 2^24 updates.
+  TOY_CHECK(opts.epochs <= (int64_t{1} << 24) / steps_per_epoch,
+            "train: {} epochs x {} steps per epoch exceed 2^24 = 16777216 updates (the optimizer counts steps in "
+            "float32); use fewer epochs or a larger --batch",
+            opts.epochs, steps_per_epoch);
 
   auto opt = make_toy_optimizer(m, opts);
   std::vector<ReduceLROnPlateau> plateaus;
@@ -189,6 +195,12 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
       const double el = epoch_loss[static_cast<size_t>(g)];
       const float loss = steps_per_epoch == 1 ? static_cast<float>(el)
                                               : static_cast<float>(el / static_cast<double>(steps_per_epoch));
+      // Stop at the first non-finite loss: every later number would be NaN, and nothing has been written yet.
+      if (!std::isfinite(loss))
+        throw NumericalError(fmt::format(
+            "epoch {} of {}: the training loss is {} (seed {}, lr {:g}). The likely cause: a learning rate too large "
+            "for this model, so the updates overshoot until the weights overflow; try a smaller --lr",
+            e + 1, opts.epochs, loss, m.seeds()[static_cast<size_t>(g)], lr_used[static_cast<size_t>(g)]));
       r.loss.push_back(loss);
       r.lr.push_back(lr_used[static_cast<size_t>(g)]);
       const bool reduced = !plateaus.empty() && plateaus[static_cast<size_t>(g)].on_epoch_end(static_cast<double>(loss));
