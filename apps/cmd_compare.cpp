@@ -30,7 +30,8 @@ int run_compare(const CompareCli& c) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& d : r.arrays)
       j.push_back({{"name", d.name}, {"status", d.status}, {"shape_a", d.shape_a}, {"shape_b", d.shape_b},
-                   {"max_abs", d.max_abs}, {"max_rel", d.max_rel}, {"worst_index", d.worst_index}});
+                   {"max_abs", d.max_abs}, {"max_rel", d.max_rel}, {"worst_index", d.worst_index},
+                   {"worst_at", d.worst_index < 0 ? nlohmann::json() : nlohmann::json(d.worst_at)}});
     fmt::print("{}\n", nlohmann::json{{"ok", r.ok}, {"atol", c.atol}, {"rtol", c.rtol}, {"arrays", j}}.dump());
     return r.ok ? 0 : 1;
   }
@@ -42,7 +43,7 @@ int run_compare(const CompareCli& c) {
                                                                      : d.shape_a + " vs " + d.shape_b;
     std::string detail;
     if (d.status == "differs" || d.status == "nan")
-      detail = fmt::format("  (worst at flat index {}: {:.7g} vs {:.7g})", d.worst_index, d.worst_a, d.worst_b);
+      detail = fmt::format("  (worst at {}: {:.7g} vs {:.7g})", coords_text(d.worst_at), d.worst_a, d.worst_b);
     bool compared = d.status == "ok" || d.status == "differs" || d.status == "nan";
     fmt::print("{:<24} {:<12} {:>12} {:>12}  {}{}\n", d.name, shape, compared ? fmt::format("{:.3g}", d.max_abs) : "-",
                compared ? fmt::format("{:.3g}", d.max_rel) : "-", d.status == "ok" ? "ok" : "FAIL: " + d.status, detail);

@@ -1,7 +1,9 @@
 // `toyformer inspect A.npz [--layer NAME] [--seq i] [--heatmap out.svg]`: the layers of an activation dump with
 // their shapes, or one layer as labelled tables (rows: positions "3 the"; columns: positions, vocabulary words or
-// head dimensions), optionally as an SVG heatmap. `--epoch E` shows a training snapshot (<layer>@epochs); `--chain`
-// shows one sequence's attention chain side by side (dot, lambda, mask adder, AttnWts, Voutput, skipadd, activation).
+// head dimensions), optionally as an SVG heatmap. `--epoch E` shows a training snapshot (<layer>@epochs);
+// `--position P` one position's row at every snapshot epoch; `--chain` each sequence's attention chain side by side
+// (dot, lambda, mask adder, AttnWts, Voutput, skipadd, activation). Every array is checked against the others when
+// the dump is loaded (validate_dump), so a damaged or hand-made dump gives one error line, never a crash.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -23,16 +25,22 @@ namespace {
 
 struct InspectCli {
   std::string file, layer, heatmap;
-  int64_t seq = -1, epoch = -1;
+  int64_t seq = -1, epoch = -1, position = -1;
   bool chain = false;
 };
 
 // What the last axis of a [B, T, X] layer means.
 enum class Axis { Position, Vocab, Head, None };
 
+// The layer a derived array describes: "grad/AttnWts" and "AttnWts@epochs" -> "AttnWts".
+std::string base_layer(std::string name) {
+  if (name.rfind("grad/", 0) == 0) name = name.substr(5);
+  if (const size_t at = name.find('@'); at != std::string::npos) name = name.substr(0, at);
+  return name;
+}
+
 Axis last_axis(std::string layer) {
-  if (layer.rfind("grad/", 0) == 0) layer = layer.substr(5);
-  if (const size_t at = layer.find('@'); at != std::string::npos) layer = layer.substr(0, at);
+  layer = base_layer(std::move(layer));
   static const std::map<std::string, Axis> kAxes{
       {"XEmbed", Axis::Vocab},   {"PosEmbed", Axis::Vocab}, {"XwithPos", Axis::Vocab}, {"Qmat", Axis::Head},
       {"Kmat", Axis::Head},      {"dot", Axis::Position},   {"lambda", Axis::Position}, {"AttnWts", Axis::Position},
@@ -52,10 +60,12 @@ const char* axis_text(Axis a) {
 }
 
 struct Dump {
+  std::string path;
   NpzArrays arrays;
   std::vector<std::string> vocab;
   std::string vocab_source;
   std::vector<std::vector<int64_t>> ids;  // [B][T]
+  std::vector<int64_t> epochs;            // the snapshot epochs (`epochs`), empty without snapshots
   int64_t B = 0, T = 0, V = 0;
 
   const Tensor* find(const std::string& name) const {
@@ -71,8 +81,121 @@ struct Dump {
   }
 };
 
+// "AttnWts (2x5x5)", for error messages.
+std::string named(const std::string& name, const Tensor& t) { return fmt::format("{} ({})", name, t.shape().str()); }
+
+// Xseqids [B, T] and activation [B, T, V] fix B, T and V; the token ids must be whole numbers that index the
+// vocabulary (they label every row), and there must be at least one sequence of at least one position.
+void read_sizes_and_ids(Dump& d) {
+  const Tensor& x = *d.find("Xseqids");
+  const Tensor& act = *d.find("activation");
+  TOY_CHECK(x.rank() == 2 && act.rank() == 3 && act.dim(0) == x.dim(0) && act.dim(1) == x.dim(1),
+            "inspect: '{}': Xseqids ({}) and activation ({}) are not [B, T] and [B, T, V]", d.path, x.shape().str(),
+            act.shape().str());
+  d.B = x.dim(0);
+  d.T = x.dim(1);
+  d.V = act.dim(2);
+  TOY_CHECK(d.B > 0 && d.T > 0 && d.V > 0,
+            "inspect: '{}': the dump holds no values: Xseqids is ({}) and activation ({}), B, T and V must be "
+            "positive",
+            d.path, x.shape().str(), act.shape().str());
+  const std::vector<float> xv = x.to_vector();
+  for (int64_t s = 0; s < d.B; ++s) {
+    d.ids.emplace_back();
+    for (int64_t t = 0; t < d.T; ++t) {
+      const float id = xv[static_cast<size_t>(s * d.T + t)];
+      TOY_CHECK(std::isfinite(id) && id >= 0 && id < static_cast<float>(d.V) && id == std::floor(id),
+                "inspect: '{}': Xseqids[{},{}] = {} is not a token id (a whole number in 0..{}, V = {} from "
+                "activation)",
+                d.path, s, t, id, d.V - 1, d.V);
+      d.ids.back().push_back(static_cast<int64_t>(id));
+    }
+  }
+}
+
+void read_vocab(Dump& d) {
+  if (const Tensor* v = d.find(kDumpVocab)) {
+    try {
+      d.vocab = vocab_from_tensor(*v);
+    } catch (const Error& e) {
+      fail("inspect: '{}': {}", d.path, e.what());
+    }
+    TOY_CHECK(static_cast<int64_t>(d.vocab.size()) == d.V,
+              "inspect: '{}': {} holds {} words but activation ({}) has V = {}", d.path, named(kDumpVocab, *v),
+              d.vocab.size(), d.find("activation")->shape().str(), d.V);
+    d.vocab_source = "from the dump";
+  } else if (d.V == 7) {
+    d.vocab = notebook_corpus().vocab;
+    d.vocab_source = "the notebook's (the dump has none)";
+  } else {
+    for (int64_t i = 0; i < d.V; ++i) d.vocab.push_back(fmt::format("w{}", i));
+    d.vocab_source = "unknown (the dump has none): w0..";
+  }
+}
+
+// The named layers are [B, T] (the two inputs) or [B, T, X]; the ones whose last axis is a position (dot, lambda,
+// AttnWts) have X = T, since tables and the chain's mask label it with the sequence's tokens. A gradient has the
+// shape of its layer; the per-epoch histories (loss, lr) are vectors.
+void check_layers(const Dump& d) {
+  for (const auto& name : toy_layer_names()) {
+    const Tensor& t = *d.find(name);
+    const bool input = name == "Xseqids" || name == "PosInput";
+    const bool square = last_axis(name) == Axis::Position;
+    TOY_CHECK(t.rank() == (input ? 2 : 3) && t.dim(0) == d.B && t.dim(1) == d.T && (!square || t.dim(2) == d.T),
+              "inspect: '{}': {} does not match Xseqids ({}x{}): expected [B={}, T={}{}]", d.path, named(name, t),
+              d.B, d.T, d.B, d.T, input ? "" : square ? fmt::format(", T={}", d.T) : ", X");
+  }
+  for (const auto& [name, t] : d.arrays) {
+    if (name.rfind("grad/", 0) == 0 && name.rfind("grad/param/", 0) != 0) {
+      const Tensor* of = d.find(base_layer(name));
+      TOY_CHECK(!of || t.shape() == of->shape(), "inspect: '{}': {} does not match {} (a gradient has the shape "
+                "of its layer)", d.path, named(name, t), named(base_layer(name), *of));
+    }
+    if (name == "loss" || name == "lr")
+      TOY_CHECK(t.rank() == 1, "inspect: '{}': {} must be a vector (one value per epoch)", d.path, named(name, t));
+  }
+}
+
+// `epochs` [S]: the 1-based epoch of each snapshot, increasing; every `<layer>@epochs` is [S, <layer's shape>].
+void read_snapshots(Dump& d) {
+  std::vector<std::string> snapshot_arrays;
+  for (const auto& [name, t] : d.arrays)
+    if (name.size() > 7 && name.compare(name.size() - 7, 7, "@epochs") == 0) snapshot_arrays.push_back(name);
+  const Tensor* ep = d.find("epochs");
+  if (!ep) {
+    TOY_CHECK(snapshot_arrays.empty(), "inspect: '{}': {} has no 'epochs' array to say which epochs it holds", d.path,
+              snapshot_arrays.empty() ? "" : snapshot_arrays.front());
+    return;
+  }
+  TOY_CHECK(ep->rank() == 1 && ep->dim(0) > 0, "inspect: '{}': {} must be a non-empty vector (the epoch of each "
+            "snapshot)", d.path, named("epochs", *ep));
+  const std::vector<float> ev = ep->to_vector();
+  for (size_t k = 0; k < ev.size(); ++k) {
+    TOY_CHECK(std::isfinite(ev[k]) && ev[k] >= 1 && ev[k] == std::floor(ev[k]) && ev[k] < 9.0e15f,
+              "inspect: '{}': epochs[{}] = {} is not an epoch number (a whole number >= 1)", d.path, k, ev[k]);
+    d.epochs.push_back(static_cast<int64_t>(ev[k]));
+    TOY_CHECK(k == 0 || d.epochs[k] > d.epochs[k - 1], "inspect: '{}': epochs[{}] = {} does not follow epochs[{}] = "
+              "{} (the snapshot epochs must increase)", d.path, k, d.epochs[k], k - 1, d.epochs[k - 1]);
+  }
+  const int64_t S = ep->dim(0);
+  for (const std::string& name : snapshot_arrays) {
+    const Tensor& all = *d.find(name);
+    TOY_CHECK(all.rank() >= 1 && all.dim(0) == S, "inspect: '{}': {} does not match {}: its first axis is the "
+              "snapshot, one per recorded epoch", d.path, named(name, all), named("epochs", *ep));
+    std::vector<int64_t> each = all.shape().dims();
+    each.erase(each.begin());
+    if (const Tensor* layer = d.find(base_layer(name)))
+      TOY_CHECK(each == layer->shape().dims(), "inspect: '{}': {} does not match {}: each snapshot has the layer's "
+                "shape", d.path, named(name, all), named(base_layer(name), *layer));
+    else
+      TOY_CHECK(each.size() >= 2 && each[0] == d.B && each[1] == d.T, "inspect: '{}': {} is not [S, B={}, T={}, ...]",
+                d.path, named(name, all), d.B, d.T);
+  }
+}
+
 Dump load_dump(const std::string& path) {
   Dump d;
+  d.path = path;
   d.arrays = load_npz(path);
   std::vector<std::string> missing;
   for (const auto& name : toy_layer_names())
@@ -84,29 +207,11 @@ Dump load_dump(const std::string& path) {
          "--dump-activations A.npz or --out DIR",
          path, fmt::join(missing, ", "), have.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(have, ", ")));
   }
-  const Tensor& x = *d.find("Xseqids");
-  const Tensor& act = *d.find("activation");
-  TOY_CHECK(x.rank() == 2 && act.rank() == 3 && act.dim(0) == x.dim(0) && act.dim(1) == x.dim(1),
-            "inspect: '{}': Xseqids ({}) and activation ({}) are not [B, T] and [B, T, V]", path, x.shape().str(),
-            act.shape().str());
-  d.B = x.dim(0);
-  d.T = x.dim(1);
-  d.V = act.dim(2);
-  std::vector<float> xv = x.to_vector();
-  for (int64_t s = 0; s < d.B; ++s) {
-    d.ids.emplace_back();
-    for (int64_t t = 0; t < d.T; ++t) d.ids.back().push_back(static_cast<int64_t>(std::lround(xv[static_cast<size_t>(s * d.T + t)])));
-  }
-  if (const Tensor* v = d.find(kDumpVocab)) {
-    d.vocab = vocab_from_tensor(*v);
-    d.vocab_source = "from the dump";
-  } else if (d.V == 7) {
-    d.vocab = notebook_corpus().vocab;
-    d.vocab_source = "the notebook's (the dump has none)";
-  } else {
-    for (int64_t i = 0; i < d.V; ++i) d.vocab.push_back(fmt::format("w{}", i));
-    d.vocab_source = "unknown (the dump has none): w0..";
-  }
+  // The checks below run once, in this order, so that everything shown later can index without checking again.
+  read_sizes_and_ids(d);
+  read_vocab(d);
+  check_layers(d);
+  read_snapshots(d);
   return d;
 }
 
@@ -200,43 +305,137 @@ std::string side_by_side(const std::vector<std::string>& blocks) {
   return out;
 }
 
-int show_chain(const InspectCli& c, const Dump& d) {
-  TOY_CHECK(c.layer.empty() && c.heatmap.empty() && c.epoch < 0, "inspect: --chain shows its own layers: drop "
-            "--layer, --heatmap and --epoch");
-  TOY_CHECK(c.seq < d.B, "inspect: --seq {} is out of range: the dump holds {} sequences (0..{})", c.seq, d.B, d.B - 1);
-  const int64_t s = std::max<int64_t>(c.seq, 0), T = d.T;
+// The causal mask's adder (1 - mask) * -1e9 as a table: 0 where position i may attend to j <= i, -1e9 above.
+std::string mask_block(const std::vector<std::string>& rows) {
+  std::string mask = "mask adder (1-mask)*-1e9\n";
+  size_t w0 = 0, wc = 7;
+  for (const auto& r : rows) w0 = std::max(w0, r.size()), wc = std::max(wc, r.size() + 1);
+  mask += fmt::format("{:<{}}", "", w0);
+  for (const auto& r : rows) mask += fmt::format("{:>{}}", r, wc);
+  mask += "\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    mask += fmt::format("{:<{}}", rows[i], w0);
+    for (size_t j = 0; j < rows.size(); ++j) mask += fmt::format("{:>{}}", j <= i ? "0" : "-1e9", wc);
+    mask += "\n";
+  }
+  return mask;
+}
+
+std::string sentence(const Dump& d, int64_t s) {
+  std::string sent;
+  for (int64_t t = 0; t < d.T; ++t) sent += (t ? " " : "") + d.word(d.ids[static_cast<size_t>(s)][static_cast<size_t>(t)]);
+  return sent;
+}
+
+// Sequence s's chain; load_dump has checked that every layer is [B, T, X] (dot, lambda, AttnWts with X = T).
+void print_chain(const Dump& d, int64_t s) {
+  const int64_t T = d.T;
   std::vector<std::string> rows;
   for (int64_t p = 0; p < T; ++p) rows.push_back(d.position(s, p));
   auto block = [&](const std::string& name, const std::string& title) {
-    const Tensor* t = d.find(name);
-    TOY_CHECK(t && t->rank() == 3 && t->dim(0) == d.B && t->dim(1) == T, "inspect: {} has no [B, T, X] layer '{}'",
-              c.file, name);
-    std::vector<float> v = t->to_vector();
-    const int64_t X = t->dim(2);
+    const Tensor& t = *d.find(name);
+    std::vector<float> v = t.to_vector();
+    const int64_t X = t.dim(2);
     return title + "\n" + text_table(rows, col_labels(d, last_axis(name), s, X), v.data() + s * T * X, 3);
   };
-  std::string mask = "mask adder (1-mask)*-1e9\n";
-  {
-    size_t w0 = 0, wc = 7;
-    for (const auto& r : rows) w0 = std::max(w0, r.size()), wc = std::max(wc, r.size() + 1);
-    mask += fmt::format("{:<{}}", "", w0);
-    for (const auto& r : rows) mask += fmt::format("{:>{}}", r, wc);
-    mask += "\n";
-    for (int64_t i = 0; i < T; ++i) {
-      mask += fmt::format("{:<{}}", rows[static_cast<size_t>(i)], w0);
-      for (int64_t j = 0; j < T; ++j) mask += fmt::format("{:>{}}", j <= i ? "0" : "-1e9", wc);
-      mask += "\n";
-    }
-  }
-  std::string sent;
-  for (int64_t t = 0; t < T; ++t) sent += (t ? " " : "") + d.word(d.ids[static_cast<size_t>(s)][static_cast<size_t>(t)]);
-  fmt::print("sequence {}: {}\nthe attention chain: dot -> lambda = dot/sqrt(H) -> + mask adder -> AttnWts = softmax "
-             "-> Voutput = AttnWts.Vmat -> skipadd = Voutput + XwithPos -> activation = sigmoid(skipadd)\n\n",
-             s, sent);
+  fmt::print("sequence {} of {}: {}\n\n", s, d.B, sentence(d, s));
   fmt::print("{}\n", side_by_side({block("dot", "dot (raw scores)"), block("lambda", "lambda (scaled scores)")}));
-  fmt::print("{}\n", side_by_side({mask, block("AttnWts", "AttnWts (softmax weights)")}));
+  fmt::print("{}\n", side_by_side({mask_block(rows), block("AttnWts", "AttnWts (softmax weights)")}));
   fmt::print("{}\n", side_by_side({block("Voutput", "Voutput (value mix)"), block("skipadd", "skipadd (residual sum)")}));
   fmt::print("{}", block("activation", "activation (prediction)"));
+}
+
+// Every sequence's chain (or --seq's), each headed "sequence s of B: <its tokens>".
+int show_chain(const InspectCli& c, const Dump& d) {
+  TOY_CHECK(c.layer.empty() && c.heatmap.empty() && c.epoch < 0 && c.position < 0,
+            "inspect: --chain shows its own layers: drop --layer, --heatmap, --epoch and --position");
+  TOY_CHECK(c.seq < d.B, "inspect: --seq {} is out of range: the dump holds {} sequences (0..{})", c.seq, d.B, d.B - 1);
+  const int64_t s0 = c.seq >= 0 ? c.seq : 0, s1 = c.seq >= 0 ? c.seq + 1 : d.B;
+  fmt::print("the attention chain: dot -> lambda = dot/sqrt(H) -> + mask adder -> AttnWts = softmax -> Voutput = "
+             "AttnWts.Vmat -> skipadd = Voutput + XwithPos -> activation = sigmoid(skipadd)\n{}\n",
+             c.seq >= 0 ? "" : fmt::format("all {} sequences (--seq i for one)\n", d.B));
+  for (int64_t s = s0; s < s1; ++s) {
+    if (s > s0) fmt::print("\n\n");
+    print_chain(d, s);
+  }
+  return 0;
+}
+
+// "epoch 1001 was not recorded in FILE (102 snapshots, epochs 1..5020); nearest: 1000, 1050": the recorded epochs
+// around the one asked for, not all of them (a 5020-epoch run at --snapshot-every 50 has 102). A short list (up to
+// 10) is given whole as well.
+std::string missing_epoch(const Dump& d, int64_t want) {
+  const std::vector<int64_t>& e = d.epochs;
+  auto above = std::upper_bound(e.begin(), e.end(), want);
+  std::vector<int64_t> near;
+  if (above != e.begin()) near.push_back(*(above - 1));
+  if (above != e.end()) near.push_back(*above);
+  std::string msg = fmt::format("inspect: epoch {} was not recorded in {} ({} snapshot{}, epochs {}..{}); nearest: {}",
+                                want, d.path, e.size(), e.size() == 1 ? "" : "s", e.front(), e.back(),
+                                fmt::join(near, ", "));
+  if (e.size() <= 10) msg += fmt::format("; recorded epochs: {}", fmt::join(e, ", "));
+  return msg;
+}
+
+// `<layer>@epochs` [S, B, T, ...]; the error says how to record it.
+const Tensor& snapshots_of(const InspectCli& c, const Dump& d) {
+  const Tensor* all = d.find(c.layer + "@epochs");
+  TOY_CHECK(all, "inspect: {} holds no snapshots of '{}' (no '{}@epochs' array{}; record them with toyformer train "
+            "--snapshot-every N --snapshot-layers {})", c.file, c.layer, c.layer,
+            d.epochs.empty() ? ", no snapshots at all" : "", c.layer);
+  return *all;
+}
+
+// Snapshot k of `<layer>@epochs` as a tensor of the layer's shape (load_dump checked the first axis against epochs).
+Tensor snapshot_at(const Tensor& all, int64_t k) {
+  const int64_t per = all.numel() / all.dim(0);
+  std::vector<int64_t> dims = all.shape().dims();
+  dims.erase(dims.begin());
+  std::vector<float> v = all.to_vector();
+  return Tensor::from(Shape(dims), std::span<const float>(v.data() + k * per, static_cast<size_t>(per)));
+}
+
+const char* column_axis(Axis a) {
+  switch (a) {
+    case Axis::Position: return "position (attended to)";
+    case Axis::Vocab: return "vocabulary";
+    case Axis::Head: return "head dim";
+    case Axis::None: break;
+  }
+  return "value";
+}
+
+// --position P: for each sequence, one table of P's row at every snapshot (rows: epochs, columns: the layer's last
+// axis), i.e. how one prediction or one attention row changed over training.
+int show_position(const InspectCli& c, const Dump& d) {
+  TOY_CHECK(c.epoch < 0 && c.heatmap.empty(), "inspect: --position shows every recorded epoch as text: drop --epoch "
+            "and --heatmap");
+  const Tensor& all = snapshots_of(c, d);
+  TOY_CHECK(c.position < d.T, "inspect: --position {} is out of range: the sequences have {} positions (0..{})",
+            c.position, d.T, d.T - 1);
+  TOY_CHECK(c.seq < d.B, "inspect: --seq {} is out of range: the dump holds {} sequences (0..{})", c.seq, d.B, d.B - 1);
+  // [S, B, T] (an input layer: one column) or [S, B, T, X].
+  const int64_t S = all.dim(0), X = all.rank() == 4 ? all.dim(3) : 1;
+  TOY_CHECK(all.rank() == 3 || all.rank() == 4, "inspect: --position needs a [S, B, T] or [S, B, T, X] snapshot "
+            "array; {}@epochs is ({})", c.layer, all.shape().str());
+  const Axis axis = last_axis(c.layer);
+  const std::vector<float> v = all.to_vector();
+  std::vector<std::string> rows;
+  for (int64_t e : d.epochs) rows.push_back(fmt::format("epoch {}", e));
+  const int64_t s0 = c.seq >= 0 ? c.seq : 0, s1 = c.seq >= 0 ? c.seq + 1 : d.B, p = c.position;
+  for (int64_t s = s0; s < s1; ++s) {
+    std::vector<float> table;
+    for (int64_t k = 0; k < S; ++k) {
+      const float* row = v.data() + ((k * d.B + s) * d.T + p) * X;
+      table.insert(table.end(), row, row + X);
+    }
+    const std::vector<std::string> cols = X == 1 && all.rank() == 3 ? std::vector<std::string>{c.layer}
+                                                                     : col_labels(d, axis, s, X);
+    fmt::print("{}sequence {}, position {} ({}): {} over {} snapshot epochs (rows: epoch; columns: {})\n{}",
+               s > s0 ? "\n" : "", s, p, d.word(d.ids[static_cast<size_t>(s)][static_cast<size_t>(p)]), c.layer, S,
+               all.rank() == 3 ? "the value" : column_axis(axis),
+               text_table(rows, cols, table.data(), all.rank() == 3 ? 0 : 3));
+  }
   return 0;
 }
 
@@ -245,24 +444,17 @@ int run_inspect(const InspectCli& c) {
   if (c.chain) return show_chain(c, d);
   TOY_CHECK(c.heatmap.empty() || !c.layer.empty(), "inspect: --heatmap needs --layer NAME");
   TOY_CHECK(c.epoch < 0 || !c.layer.empty(), "inspect: --epoch needs --layer NAME");
+  TOY_CHECK(c.position < 0 || !c.layer.empty(), "inspect: --position needs --layer NAME (e.g. --layer activation)");
   if (c.layer.empty()) return list_layers(c, d);
+  if (c.position >= 0) return show_position(c, d);
   const Tensor* t = d.find(c.layer);
   Tensor snap;
   std::string title = c.layer;
   if (c.epoch >= 0) {
-    const Tensor* ep = d.find("epochs");
-    const Tensor* all = d.find(c.layer + "@epochs");
-    TOY_CHECK(ep && all, "inspect: {} holds no snapshots of '{}' (record them with toyformer train --snapshot-every N "
-              "--snapshot-layers {})", c.file, c.layer, c.layer);
-    std::vector<float> eps = ep->to_vector();
-    std::vector<int64_t> have(eps.begin(), eps.end());
-    auto it = std::find(have.begin(), have.end(), c.epoch);
-    TOY_CHECK(it != have.end(), "inspect: no snapshot at epoch {}; recorded epochs: {}", c.epoch, fmt::join(have, ", "));
-    const int64_t k = it - have.begin(), per = all->numel() / all->dim(0);
-    std::vector<int64_t> dims = all->shape().dims();
-    dims.erase(dims.begin());
-    std::vector<float> v = all->to_vector();
-    snap = Tensor::from(Shape(dims), std::span<const float>(v.data() + k * per, static_cast<size_t>(per)));
+    const Tensor& all = snapshots_of(c, d);
+    auto it = std::find(d.epochs.begin(), d.epochs.end(), c.epoch);
+    TOY_CHECK(it != d.epochs.end(), "{}", missing_epoch(d, c.epoch));
+    snap = snapshot_at(all, it - d.epochs.begin());
     t = &snap;
     title = fmt::format("{} at epoch {}", c.layer, c.epoch);
   }
@@ -346,9 +538,14 @@ Runner add_inspect(CLI::App& app) {
   s->add_option("--seq", c->seq, "only this sequence (0-based)")->check(CLI::NonNegativeNumber);
   s->add_option("--epoch", c->epoch, "with --layer: the training snapshot of that epoch (train --snapshot-every)")
       ->check(CLI::NonNegativeNumber);
+  s->add_option("--position", c->position,
+                "with --layer: that position's row at every recorded epoch, one table per sequence (rows: epochs; "
+                "columns: the layer's last axis, e.g. the words for activation), from <layer>@epochs (train "
+                "--snapshot-every)")
+      ->check(CLI::NonNegativeNumber);
   s->add_flag("--chain", c->chain,
-              "one sequence's attention chain side by side: dot, lambda, mask adder, AttnWts, Voutput, skipadd, "
-              "activation");
+              "the attention chain side by side, for every sequence (or --seq's): dot, lambda, mask adder, AttnWts, "
+              "Voutput, skipadd, activation");
   s->add_option("--heatmap", c->heatmap, "also write the layer as an SVG heatmap (one panel per sequence)");
   return [c] { return run_inspect(*c); };
 }

@@ -17,6 +17,7 @@
 #include <memory>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 
 #include <fmt/ranges.h>
 
@@ -390,6 +391,25 @@ std::string entry_name(zip_t* z, zip_uint64_t i) {
 
 bool ends_with_npy(const std::string& s) { return s.size() >= 4 && s.compare(s.size() - 4, 4, ".npy") == 0; }
 
+// A zip may hold two entries of the same name (np.savez never writes one, but zipfile.ZipFile.writestr can). numpy
+// reads the last of them and libzip's name lookup finds the first, so the two readers would silently disagree:
+// such an archive is refused, naming the array and both entries.
+void refuse_duplicate_names(zip_t* z, const char* who, const std::string& path) {
+  std::unordered_map<std::string, zip_int64_t> first;
+  const zip_int64_t n = zip_get_num_entries(z, 0);
+  for (zip_int64_t i = 0; i < n; ++i) {
+    const char* s = zip_get_name(z, static_cast<zip_uint64_t>(i), 0);
+    if (!s || !ends_with_npy(s)) continue;  // unreadable or not an array: the readers report those themselves
+    auto [it, fresh] = first.emplace(s, i);
+    if (!fresh) {
+      const std::string e = s;
+      fail("{}: '{}': array '{}' occurs twice (entries {} and {} are both '{}'); numpy would read the last, so the "
+           "archive is ambiguous",
+           who, path, e.substr(0, e.size() - 4), it->second, i, e);
+    }
+  }
+}
+
 // Reads entry i (a .npy) into a float32 CPU tensor; errors carry only the reason (the caller adds file and entry).
 Tensor read_npy(zip_t* z, zip_uint64_t i) {
   zip_stat_t st;
@@ -638,6 +658,7 @@ void save_npz(const std::string& path, const NpzArrays& arrays) {
 NpzArrays load_npz(const std::string& path) {
   ZipArchive a;
   open_archive(a, "load_npz", path);
+  refuse_duplicate_names(a.z, "load_npz", path);
   zip_int64_t n = zip_get_num_entries(a.z, 0);
   NpzArrays out;
   for (zip_int64_t i = 0; i < n; ++i) {
@@ -657,6 +678,7 @@ NpzArrays load_npz(const std::string& path) {
 Tensor load_npz_array(const std::string& path, const std::string& name) {
   ZipArchive a;
   open_archive(a, "load_npz_array", path);
+  refuse_duplicate_names(a.z, "load_npz_array", path);
   std::string entry = name + ".npy";
   zip_int64_t i = zip_name_locate(a.z, entry.c_str(), 0);
   if (i < 0) {

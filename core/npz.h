@@ -27,7 +27,8 @@ void save_npz(const std::string& path, const NpzArrays& arrays);
 // .npy header versions 1.0, 2.0 and 3.0 are read. Directory entries ("dir/") are skipped.
 // Throws toy::Error naming the file (and the entry) for: a missing or unreadable file, a file that is not a zip,
 // an entry that is not a .npy (wrong name or bad magic), an unsupported dtype (named), big-endian data, a header
-// that does not parse, a rank above Shape::kMaxRank, and truncated (or overlong) data.
+// that does not parse, a rank above Shape::kMaxRank, truncated (or overlong) data, and two entries of the same
+// name (numpy would read the last one; both readers refuse the archive rather than pick one).
 NpzArrays load_npz(const std::string& path);
 
 // One array of an .npz by name (without ".npy"); the error lists the available names when it is missing.

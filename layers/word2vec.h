@@ -3,11 +3,13 @@
 //   [N D]                  optional header: the number of vectors and their dimension
 //   token v_1 ... v_D      one line per vector: a token, then D numbers, separated by spaces or tabs
 //
-// Blank lines are skipped and a trailing CR is ignored. The first line is taken as the header when it has exactly two
-// fields and both are non-negative integers (so a file of 1-d vectors whose first token is a number needs a header).
+// Blank lines are skipped, a trailing CR is ignored and a UTF-8 byte order mark at the start of the file is dropped.
+// The first line is taken as the header when it has exactly two fields and both are non-negative integers (so a
+// file of 1-d vectors whose first token is a number needs a header).
 // Refused, with "FILE:LINE: ..." naming the place: a row with a different number of values than the first row
-// (ragged) or than the header's D, a value that is not a finite float32 number, a token that occurs twice, a header
-// N different from the number of rows, an empty file, and a dimension different from the one the caller expects.
+// (ragged) or than the header's D, a value that is not a finite float32 number, a token that is not valid UTF-8
+// (its bytes shown escaped as \xNN), a token that occurs twice, a header N different from the number of rows, an
+// empty file, and a dimension different from the one the caller expects.
 // Ids are the rows' positions in the file (0-based, after the header).
 #pragma once
 #include <cstdint>

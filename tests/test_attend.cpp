@@ -281,3 +281,81 @@ TEST_CASE("cli/attend: exit codes, one-line errors, --json on stdout") {
   CHECK(err.find("--ids: 'x'") != std::string::npos);
   CHECK(run("attend --heads abc " + kExamples + "notebook004_q1.json", &out, &err) == 2);
 }
+
+TEST_CASE("attend/json depth: deeply nested JSON is refused with one error, not a stack overflow") {
+  // Balanced ones overflowed the stack (exit 139) when an error message quoted the value; unbalanced ones gave a
+  // 400 kB error line naming the path [0][0][0]...
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  for (const std::string& text : {deep, "{\"queries\": " + deep + ", \"keys\": [[1]]}", std::string(100000, '['),
+                                  "{\"queries\": " + std::string(100, '[') + "1" + std::string(100, ']') +
+                                      ", \"keys\": [[1]]}"}) {
+    const std::string path = write("deep.json", text);
+    AttendCommand c;
+    c.file = path;
+    std::ostringstream out;
+    CHECK_THROWS_WITH_AS(run_attend(c, out), doctest::Contains("arrays and objects nest deeper than 64 levels"),
+                         Error);
+    CHECK_THROWS_WITH_AS(run_attend(c, out), doctest::Contains(path.c_str()), Error);
+  }
+  // Brackets inside strings (escaped quotes included) do not count: this problem is 3 levels deep.
+  const std::string ok = write("strings.json", R"({"comment": "\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+      "queries": [[1, 0]], "keys": [[1, 0]]})");
+  CHECK(attend(read_attend_problem(ok)).weights.to_vector() == std::vector<float>{1.0f});
+}
+
+TEST_CASE("attend/softmax: huge finite scores give exact weights; scores beyond float32 are refused") {
+  // Scaled scores of 1e30 and 0 (and 1e30 twice): exp(1e30) alone is inf, so a softmax that does not subtract the
+  // row's maximum gives NaN here.
+  AttendResult r = attend(parse_attend_problem(
+      json::parse(R"({"queries": [[1e15], [1e15]], "keys": [[1e15], [0], [-1e15]], "values": [[1], [2], [3]]})")));
+  CHECK(r.scaled_scores.to_vector()[0] == doctest::Approx(1e30));
+  CHECK(r.weights.to_vector() == std::vector<float>{1, 0, 0, 1, 0, 0});
+  CHECK(r.output.to_vector() == std::vector<float>{1, 1});
+  AttendResult tie = attend(
+      parse_attend_problem(json::parse(R"({"queries": [[1e30]], "keys": [[1], [1], [-1]], "values": [[2], [4], [8]]})")));
+  CHECK(tie.weights.to_vector() == std::vector<float>{0.5f, 0.5f, 0});
+  CHECK(tie.output.to_vector() == std::vector<float>{3});
+
+  // 1e30 · 1e30 = 1e60 is no float32: one clear error naming the element, not a table of NaN.
+  const std::string path = write("overflow.json", R"({"queries": [[1e30]], "keys": [[1e30], [-1e30]]})");
+  AttendCommand c;
+  c.file = path;
+  std::ostringstream out;
+  CHECK_THROWS_WITH_AS(run_attend(c, out),
+                       doctest::Contains("overflow.json: attend: scores[0,0,0] = inf overflows float32"), Error);
+  CHECK(out.str().empty());
+}
+
+TEST_CASE("attend/tables: wide tables show their first and last columns, small ones every column") {
+  AttendCommand c;
+  c.embeddings = std::string(TOY_FIXTURES_DIR) + "/notebook000_vectors.txt";
+  c.ids = "61,124,48,92,94,128,45,40,62,64,47,157";
+  c.heads = 8;
+  const std::string text = run_text(c);
+  CHECK(text.find("Q (projected queries) [64 columns, showing 0..5 and 59..63; full values with --json]") !=
+        std::string::npos);
+  CHECK(text.find("output = weights · V (heads concatenated) [64 columns") != std::string::npos);
+  std::istringstream lines(text);
+  size_t widest = 0;
+  for (std::string l; std::getline(lines, l);) widest = std::max(widest, l.size());
+  CHECK(widest < 160);  // was about 700 with every column
+  // The 12 x 12 weight tables are not summarized: every key is a column.
+  const size_t w = text.find("attention weights = softmax(scaled scores) (head 0: columns 0..7)\n");
+  REQUIRE(w != std::string::npos);
+  const std::string header = text.substr(w, text.find('\n', text.find('\n', w) + 1) - w);
+  CHECK(header.find("\u2026") == std::string::npos);
+  // The header of a summarized table: six columns, "…", the last five.
+  const size_t q = text.find("Q (projected queries)");
+  const std::string qhead = text.substr(text.find('\n', q) + 1, text.find('\n', text.find('\n', q) + 1) -
+                                                                     text.find('\n', q) - 1);
+  CHECK(qhead.find("5  \u2026  ") != std::string::npos);
+  CHECK(qhead.find(" 59  ") != std::string::npos);
+  CHECK(qhead.substr(qhead.size() - 3) == " 63");
+  CHECK(qhead.find(" 6 ") == std::string::npos);
+
+  AttendCommand small;
+  small.file = kExamples + "notebook004_q3.json";
+  CHECK(run_text(small).find("columns, showing") == std::string::npos);
+  c.json = true;  // --json keeps all 64 columns
+  CHECK(json::parse(run_text(c)).at("q")[0].size() == 64);
+}

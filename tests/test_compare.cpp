@@ -1,10 +1,13 @@
-// compare_arrays: the passing case, each way of failing, and tolerances.
+// compare_arrays: the passing case, each way of failing, tolerances, and where the worst element is (CLI included).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/lib/compare.h"
+#include "tests/cli_util.h"
 
 using namespace toy;
 
@@ -48,4 +51,35 @@ TEST_CASE("compare/arrays: relative tolerance is taken against B") {
   NpzArrays b{{"x", Tensor::from(Shape{1}, {100})}};
   CHECK(compare_arrays(a, b, 0, 0.011).ok);
   CHECK_FALSE(compare_arrays(a, b, 0, 0.009).ok);
+}
+
+TEST_CASE("compare/coordinates: the worst element is named by its index on every axis") {
+  CHECK(unravel_index(0, {2, 3, 4}) == std::vector<int64_t>{0, 0, 0});
+  CHECK(unravel_index(1 * 12 + 2 * 4 + 3, {2, 3, 4}) == std::vector<int64_t>{1, 2, 3});
+  CHECK(unravel_index(0, {}).empty());
+  CHECK(coords_text({1, 3, 2}) == "[1,3,2]");
+  std::vector<float> x(2 * 4 * 3, 0.0f), y = x;
+  y[1 * 12 + 3 * 3 + 2] = 0.5f;  // [1,3,2] of a 2x4x3 array
+  CompareResult r = compare_arrays({{"a", Tensor::from(Shape{2, 4, 3}, x)}}, {{"a", Tensor::from(Shape{2, 4, 3}, y)}},
+                                   1e-5, 0);
+  REQUIRE(r.arrays.size() == 1);
+  CHECK(r.arrays[0].worst_index == 23);
+  CHECK(r.arrays[0].worst_at == std::vector<int64_t>{1, 3, 2});
+}
+
+TEST_CASE("compare/cli: the table and --json give the worst element's coordinates") {
+  const auto dir = testing::scratch_dir("compare");
+  std::vector<float> x(2 * 4 * 3, 1.0f), y = x;
+  y[1 * 12 + 3 * 3 + 2] = 1.5f;
+  save_npz((dir / "a.npz").string(), {{"w", Tensor::from(Shape{2, 4, 3}, x)}});
+  save_npz((dir / "b.npz").string(), {{"w", Tensor::from(Shape{2, 4, 3}, y)}});
+  const std::string files = (dir / "a.npz").string() + " " + (dir / "b.npz").string();
+  testing::CliRun t = testing::run_cli("compare " + files, "compare");
+  CHECK(t.code == 1);
+  CHECK_MESSAGE(t.out.find("(worst at [1,3,2]: 1 vs 1.5)") != std::string::npos, t.out);
+  testing::CliRun j = testing::run_cli("compare --json " + files, "compare");
+  CHECK(j.code == 1);
+  const nlohmann::json o = nlohmann::json::parse(j.out);
+  CHECK(o["arrays"][0]["worst_index"] == 23);
+  CHECK(o["arrays"][0]["worst_at"] == nlohmann::json({1, 3, 2}));
 }

@@ -213,6 +213,23 @@ TEST_CASE("npz/save refuses empty and duplicate names and undefined tensors, nam
   CHECK(files_in(tmp.dir).empty());
 }
 
+TEST_CASE("npz/errors: two arrays of the same name are refused by both readers, naming file and array") {
+  // save_npz refuses duplicates, so write "Qmat" and "Kmat" and rename the second in place: the names have the same
+  // length and the entries are stored (the CRC covers the data only), so the archive stays valid.
+  ScratchDir tmp("dup");
+  const std::string path = tmp.file("dup.npz");
+  save_npz(path, {{"Qmat", Tensor::from(Shape{2}, {1, 2})}, {"Kmat", Tensor::from(Shape{2}, {3, 4})}});
+  std::string bytes = slurp(path);
+  size_t renamed = 0;
+  for (size_t at = bytes.find("Kmat.npy"); at != std::string::npos; at = bytes.find("Kmat.npy", at + 1), ++renamed)
+    bytes.replace(at, 4, "Qmat");
+  REQUIRE(renamed == 2);  // the local header and the central directory
+  spit(path, bytes);
+  const std::string says = "'" + path + "': array 'Qmat' occurs twice (entries 0 and 1";
+  CHECK_THROWS_WITH_AS(load_npz(path), has("load_npz: " + says), Error);
+  CHECK_THROWS_WITH_AS(load_npz_array(path, "Qmat"), has("load_npz_array: " + says), Error);
+}
+
 TEST_CASE("npz/atomic: a missing directory throws and leaves nothing, a failure keeps the old file, overwrite "
           "replaces fully") {
   ScratchDir tmp("atomic");

@@ -74,3 +74,36 @@ TEST_CASE("word2vec: errors name the file and the line") {
   CHECK_THROWS_WITH_AS(load_word2vec(path.string()), doctest::Contains(says.c_str()), Error);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("word2vec: a UTF-8 byte order mark is dropped, UTF-8 tokens are kept") {
+  Word2Vec a = parse("\xEF\xBB\xBF" "2 1\ncaf\xC3\xA9 1\n\xE6\x97\xA5 2\n");  // header after the BOM, é, 日
+  CHECK(a.size() == 2);
+  CHECK(a.tokens == std::vector<std::string>{"caf\xC3\xA9", "\xE6\x97\xA5"});
+  Word2Vec b = parse("\xEF\xBB\xBF" "the 0.5\n");  // no header: the BOM is not part of the first token
+  CHECK(b.tokens == std::vector<std::string>{"the"});
+  CHECK(b.find("the") == 0);
+  // Only at the start of the file: later it is part of a token (and valid UTF-8).
+  CHECK(parse("a 1\n\xEF\xBB\xBF" "b 2\n").tokens[1] == "\xEF\xBB\xBF" "b");
+}
+
+TEST_CASE("word2vec: a token that is not valid UTF-8 is refused with its line, bytes escaped") {
+  struct Bad {
+    std::string text, says;
+  };
+  const Bad cases[] = {
+      {"ok 1\nb\xFFz 2\n", "vec.txt:2: token 'b\\xffz' is not valid UTF-8 (byte 2 of the token, 0xff)"},
+      {"caf\xE9 1\n", "vec.txt:1: token 'caf\\xe9' is not valid UTF-8 (byte 4"},        // Latin-1 é
+      {"a\xC3 1\n", "vec.txt:1: token 'a\\xc3' is not valid UTF-8 (byte 2"},            // truncated sequence
+      {"\xC0\xAF 1\n", "vec.txt:1: token '\\xc0\\xaf' is not valid UTF-8 (byte 1"},     // overlong '/'
+      {"\xED\xA0\x80 1\n", "vec.txt:1: token '\\xed\\xa0\\x80' is not valid UTF-8"},    // a UTF-16 surrogate
+      {"\xF4\x90\x80\x80 1\n", "vec.txt:1: token '\\xf4\\x90\\x80\\x80' is not valid"},  // above U+10FFFF
+      {"\x80 1\n", "vec.txt:1: token '\\x80' is not valid UTF-8 (byte 1"},              // stray continuation byte
+      {"a 1\nb \xFF\n", "vec.txt:2: value 1 of token 'b' is '\\xff', not a finite number"},
+  };
+  for (const Bad& c : cases) {
+    INFO(c.text);
+    CHECK_THROWS_WITH_AS(parse(c.text), doctest::Contains(c.says.c_str()), Error);
+  }
+  // The largest code point and a 4-byte sequence are fine.
+  CHECK(parse("\xF4\x8F\xBF\xBF 1\n\xF0\x9F\x98\x80 2\n").size() == 2);
+}

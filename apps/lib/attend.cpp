@@ -10,6 +10,7 @@
 #include <limits>
 #include <set>
 
+#include "apps/lib/compare.h"
 #include "apps/lib/fs_util.h"
 #include "apps/lib/svg.h"
 #include "autograd/ops.h"
@@ -78,6 +79,33 @@ class PathTracker : public nlohmann::json_sax<json> {
   std::vector<Level> stack_;
 };
 
+// A problem nests three levels deep (an object of matrices); anything far deeper is not a problem file. The check
+// runs before parsing because nlohmann's serializer (dump(), used to quote a bad value in an error) and comparisons
+// recurse once per level: 100000 '[' would overflow the stack instead of giving an error.
+constexpr int64_t kMaxJsonDepth = 64;
+
+// Refuses text whose arrays and objects nest deeper than kMaxJsonDepth, naming the byte offset. Brackets inside
+// strings do not count (escapes are skipped), so valid JSON within the limit always passes.
+void check_json_depth(const std::string& text, const std::string& path) {
+  int64_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      TOY_CHECK(++depth <= kMaxJsonDepth,
+                "{}: malformed JSON: arrays and objects nest deeper than {} levels (at byte {}); a problem needs 3",
+                path, kMaxJsonDepth, i);
+    } else if (c == ']' || c == '}') {
+      --depth;  // unbalanced closers are the parser's to report
+    }
+  }
+}
+
 std::string describe(const json& v) {
   std::string s = v.dump();
   return s.size() > 40 ? s.substr(0, 37) + "..." : s;
@@ -142,26 +170,55 @@ json nested(const std::vector<float>& v, const std::vector<int64_t>& dims, size_
 
 json to_json(const Tensor& t) { return nested(t.to_vector(), t.shape().dims()); }
 
-// A labelled table of rows x cols values, columns right-aligned and as wide as their widest entry.
+// A table with more columns than this shows the first kHeadColumns and the last kTailColumns with "…" between
+// them: notebook 000's 64-d embeddings would otherwise print 700-character lines. --json keeps every value.
+constexpr size_t kMaxTableColumns = 12, kHeadColumns = 6, kTailColumns = 5;
+constexpr size_t kEllipsis = static_cast<size_t>(-1);  // marks the "…" column in shown_columns()
+
+// The columns a table shows, in order, with kEllipsis where some are left out.
+std::vector<size_t> shown_columns(size_t cols) {
+  std::vector<size_t> out;
+  for (size_t c = 0; c < cols; ++c) {
+    if (cols > kMaxTableColumns && c == kHeadColumns) {
+      out.push_back(kEllipsis);
+      c = cols - kTailColumns;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+// A labelled table of rows x cols values, columns right-aligned and as wide as their widest entry; a wide one is
+// summarized (shown_columns) and its title says so.
 std::string table(const std::string& title, const std::vector<std::string>& row_labels,
                   const std::vector<std::string>& col_labels, const float* values) {
   const size_t rows = row_labels.size(), cols = col_labels.size();
+  const std::vector<size_t> shown = shown_columns(cols);
   size_t lw = 0;
   for (const std::string& l : row_labels) lw = std::max(lw, l.size());
   std::vector<std::string> cells(rows * cols);
   std::vector<size_t> cw(cols);
   for (size_t c = 0; c < cols; ++c) cw[c] = col_labels[c].size();
   for (size_t r = 0; r < rows; ++r)
-    for (size_t c = 0; c < cols; ++c) {
+    for (size_t c : shown) {
+      if (c == kEllipsis) continue;
       cells[r * cols + c] = fmt::format("{:.6f}", values[r * cols + c]);
       cw[c] = std::max(cw[c], cells[r * cols + c].size());
     }
-  std::string s = title + "\n" + std::string(lw, ' ');
-  for (size_t c = 0; c < cols; ++c) s += fmt::format("  {:>{}}", col_labels[c], cw[c]);
+  // "…" is one column wide but three bytes: written as is, not through a byte-counted width.
+  const auto cell = [&](size_t c, const std::string& text) {
+    return c == kEllipsis ? std::string("  \u2026") : fmt::format("  {:>{}}", text, cw[c]);
+  };
+  std::string s = title;
+  if (shown.size() < cols)
+    s += fmt::format(" [{} columns, showing {}..{} and {}..{}; full values with --json]", cols, 0, kHeadColumns - 1,
+                     cols - kTailColumns, cols - 1);
+  s += "\n" + std::string(lw, ' ');
+  for (size_t c : shown) s += cell(c, c == kEllipsis ? "" : col_labels[c]);
   s += "\n";
   for (size_t r = 0; r < rows; ++r) {
     s += fmt::format("{:<{}}", row_labels[r], lw);
-    for (size_t c = 0; c < cols; ++c) s += fmt::format("  {:>{}}", cells[r * cols + c], cw[c]);
+    for (size_t c : shown) s += cell(c, c == kEllipsis ? "" : cells[r * cols + c]);
     s += "\n";
   }
   return s + "\n";
@@ -170,6 +227,19 @@ std::string table(const std::string& title, const std::vector<std::string>& row_
 // Head h's [n_q, n_k] block of a [heads, n_q, n_k] tensor's host values.
 const float* head_block(const std::vector<float>& v, const AttendResult& r, int64_t h) {
   return v.data() + h * r.n_q * r.n_k;
+}
+
+// Finite inputs can still overflow float32 on the way (|x| ~ 1e20 squares to 1e40 > 3.4e38), and an infinite score
+// would turn its softmax row into NaN (inf - inf). The softmax subtracts each row's maximum before exp, so scores
+// up to float32's largest value give exact weights; beyond it float32 has no answer: refuse, naming the element.
+void check_finite(const Tensor& t, const std::string& what) {
+  const std::vector<float> v = t.to_vector();
+  for (size_t i = 0; i < v.size(); ++i)
+    TOY_CHECK(std::isfinite(v[i]),
+              "attend: {}{} = {} overflows float32 (largest finite value {:g}): the inputs are too large; scale them "
+              "down",
+              what, coords_text(unravel_index(static_cast<int64_t>(i), t.shape().dims())), v[i],
+              std::numeric_limits<float>::max());
 }
 
 }  // namespace
@@ -227,6 +297,7 @@ AttendProblem parse_attend_problem(const json& j) {
 
 AttendProblem read_attend_problem(const std::string& path) {
   const std::string text = read_file(path);
+  check_json_depth(text, path);
   json j;
   try {
     j = json::parse(text);
@@ -349,6 +420,10 @@ AttendResult attend(const AttendProblem& p) {
   r.query_labels = p.query_labels.empty() ? numbered(nq, "q") : p.query_labels;
   r.key_labels = p.key_labels.empty() ? numbered(nk, "k") : p.key_labels;
   r.ids = p.ids;
+  const std::pair<const Tensor*, const char*> results[] = {
+      {&r.q, "q"},          {&r.k, "k"},     {&r.v, "v"}, {&r.scores, "scores"}, {&r.scaled_scores, "scaled_scores"},
+      {&r.weights, "weights"}, {&r.output, "output"}};
+  for (const auto& [t, what] : results) check_finite(*t, what);
   return r;
 }
 

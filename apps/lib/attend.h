@@ -37,7 +37,8 @@ struct AttendProblem {
 
 // A problem from parsed JSON; toy::Error names the field ("keys: row 2 has 3 numbers, row 0 has 4").
 AttendProblem parse_attend_problem(const nlohmann::json& j);
-// A problem from a file: "FILE: malformed JSON: ..." or "FILE: <field>: ...".
+// A problem from a file: "FILE: malformed JSON: ..." (also for arrays and objects nested more than 64 deep) or
+// "FILE: <field>: ...".
 AttendProblem read_attend_problem(const std::string& path);
 // "461,124,648" -> ids, each in [0, limit); errors name --ids.
 std::vector<int64_t> parse_ids(const std::string& s, int64_t limit);
@@ -55,12 +56,16 @@ struct AttendResult {
   std::vector<int64_t> ids;
 };
 
-// Checks the sizes (naming the field) and computes the attention.
+// Checks the sizes (naming the field) and computes the attention. Huge but finite inputs are fine as long as every
+// intermediate fits float32 (the softmax subtracts each row's maximum); a value that overflows (e.g. a score of
+// 1e60 from inputs of 1e30) is refused, naming the array and the element ("scores[0,0,1] = inf overflows float32").
 AttendResult attend(const AttendProblem& p);
 // One JSON object: heads, d_model, d_head, scale, mask, tokens, q, k, v, scores, scaled_scores, weights,
 // average_weights, output (and ids for --embeddings).
 nlohmann::json attend_json(const AttendResult& r);
 // Labelled tables: the projections, then per head the scores, scaled scores and weights, the average, the output.
+// A table of more than 12 columns shows the first 6 and the last 5 with a "…" column, and its title says
+// "[64 columns, showing 0..5 and 59..63; full values with --json]".
 std::string attend_tables(const AttendResult& r);
 // The weights of every head (and their average when heads > 1) as SVG heatmap panels.
 std::string attend_heatmap_svg(const AttendResult& r);

@@ -1,6 +1,9 @@
 // compare_arrays: per-array max abs / rel difference with a pass/fail verdict.
 #include "apps/lib/compare.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -40,9 +43,21 @@ ArrayDiff diff(const std::string& name, const Tensor& a, const Tensor& b, double
     if (err > atol + rtol * std::abs(yb)) bad = true;
   }
   d.status = nonfinite ? "nan" : bad ? "differs" : "ok";
+  if (d.worst_index >= 0) d.worst_at = unravel_index(d.worst_index, a.shape().dims());
   return d;
 }
 }  // namespace
+
+std::vector<int64_t> unravel_index(int64_t flat, const std::vector<int64_t>& dims) {
+  std::vector<int64_t> at(dims.size());
+  for (size_t k = dims.size(); k-- > 0;) {
+    at[k] = dims[k] > 0 ? flat % dims[k] : 0;
+    flat = dims[k] > 0 ? flat / dims[k] : 0;
+  }
+  return at;
+}
+
+std::string coords_text(const std::vector<int64_t>& at) { return fmt::format("[{}]", fmt::join(at, ",")); }
 
 CompareResult compare_arrays(const NpzArrays& a, const NpzArrays& b, double atol, double rtol,
                              const std::vector<std::string>& only, bool allow_missing) {

@@ -12,9 +12,15 @@ struct ArrayDiff {
   std::string status;  // "ok", "differs", "shape" (shapes differ), "only in A", "only in B", "nan" (non-finite)
   std::string shape_a, shape_b;
   double max_abs = 0, max_rel = 0;  // rel = |a-b| / max(|b|, tiny)
-  int64_t worst_index = -1;
+  int64_t worst_index = -1;       // flat (row-major) index of the worst element, -1 when none
+  std::vector<int64_t> worst_at{};  // the same as coordinates, one per axis ([] for a scalar)
   double worst_a = 0, worst_b = 0;
 };
+
+// The coordinates of a row-major flat index in `dims` (numpy's unravel_index).
+std::vector<int64_t> unravel_index(int64_t flat, const std::vector<int64_t>& dims);
+// "[1,3,2]"
+std::string coords_text(const std::vector<int64_t>& at);
 
 struct CompareResult {
   std::vector<ArrayDiff> arrays;  // A's order, then arrays only in B
