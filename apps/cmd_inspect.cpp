@@ -184,7 +184,10 @@ void read_snapshots(Dump& d) {
               "snapshot, one per recorded epoch", d.path, named(name, all), named("epochs", *ep));
     std::vector<int64_t> each = all.shape().dims();
     each.erase(each.begin());
-    if (const Tensor* layer = d.find(base_layer(name)))
+    if (name == "share@epochs")  // the verdict's share of each judged position (train --snapshot-every)
+      TOY_CHECK(each.size() == 1 && each[0] >= 1 && each[0] <= d.B * d.T, "inspect: '{}': {} is not [S, J] with J "
+                "judged positions (at most B*T = {})", d.path, named(name, all), d.B * d.T);
+    else if (const Tensor* layer = d.find(base_layer(name)))
       TOY_CHECK(each == layer->shape().dims(), "inspect: '{}': {} does not match {}: each snapshot has the layer's "
                 "shape", d.path, named(name, all), named(base_layer(name), *layer));
     else
@@ -241,7 +244,7 @@ int list_layers(const InspectCli& c, const Dump& d) {
     for (int64_t t = 0; t < d.T; ++t) sent += (t ? " " : "") + d.word(d.ids[static_cast<size_t>(s)][static_cast<size_t>(t)]);
     fmt::print("  sequence {}: {}\n", s, sent);
   }
-  fmt::print("\n{:<12} {:<10} {}\n", "layer", "shape", "axes");
+  fmt::print("\n{:<17} {:<12} {}\n", "layer", "shape", "axes");
   for (const auto& [name, t] : d.arrays) {
     std::string axes;
     if (name == "Xseqids") axes = "sequence x position (token ids)";
@@ -249,11 +252,12 @@ int list_layers(const InspectCli& c, const Dump& d) {
     else if (name == "loss" || name == "lr") axes = "epoch";
     else if (name == kDumpVocab) axes = "word x code point";
     else if (name == "epochs") axes = "snapshot (the epoch of each, 1-based)";
+    else if (name == "share@epochs") axes = "snapshot x judged position (the verdict's share)";
     else if (name.find("@epochs") != std::string::npos) axes = std::string("snapshot x ") + axis_text(last_axis(name));
     else if (name.rfind("grad/param/", 0) == 0) axes = "d loss / d weight (final weights)";
     else if (name.rfind("grad/", 0) == 0) axes = std::string("d loss / d layer: ") + axis_text(last_axis(name));
     else axes = axis_text(last_axis(name));
-    fmt::print("{:<12} {:<10} {}\n", name, t.shape().str(), axes);
+    fmt::print("{:<17} {:<12} {}\n", name, t.shape().str(), axes);
   }
   fmt::print("\nshow one: toyformer inspect {} --layer AttnWts [--seq 0] [--heatmap attn.svg]\n", c.file);
   return 0;

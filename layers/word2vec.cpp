@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "core/rng.h"
 
 namespace toy {
@@ -40,45 +41,6 @@ std::optional<float> parse_float(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
   return v;
-}
-
-// The length of the well-formed UTF-8 sequence at s[i] (1..4), or 0 where it is not one: a stray continuation
-// byte, a truncated sequence, an overlong encoding, a UTF-16 surrogate or a code point above U+10FFFF.
-size_t utf8_sequence(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b = byte(i);
-  if (b < 0x80) return 1;
-  size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte (RFC 3629's table)
-  if (b >= 0xC2 && b <= 0xDF) n = 2;
-  else if (b >= 0xE0 && b <= 0xEF) n = 3, lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
-  else if (b >= 0xF0 && b <= 0xF4) n = 4, lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
-  else return 0;
-  if (i + n > s.size() || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k)
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  return n;
-}
-
-// The offset of the first byte that does not start a well-formed UTF-8 sequence, or npos.
-size_t invalid_utf8_at(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = utf8_sequence(s, i);
-    if (n == 0) return i;
-    i += n;
-  }
-  return std::string_view::npos;
-}
-
-// The token with every byte outside printable ASCII as \xNN, so an error message stays valid UTF-8 and shows the
-// bytes at fault.
-std::string escaped(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    out += b >= 0x20 && b < 0x7F ? std::string(1, c) : fmt::format("\\x{:02x}", b);
-  }
-  return out;
 }
 
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
@@ -123,7 +85,7 @@ Word2Vec parse_word2vec(std::istream& in, const std::string& source, int64_t exp
     // where the line is known, rather than write a broken file later.
     if (const size_t bad = invalid_utf8_at(f[0]); bad != std::string_view::npos)
       fail("{}:{}: token '{}' is not valid UTF-8 (byte {} of the token, 0x{:02x}); save the file as UTF-8", source,
-           line_no, escaped(f[0]), bad + 1, static_cast<unsigned char>(f[0][bad]));
+           line_no, escaped_bytes(f[0]), bad + 1, static_cast<unsigned char>(f[0][bad]));
     const std::string token(f[0]);
     if (dim < 0) {
       TOY_CHECK(nvals > 0, "{}:{}: token '{}' has no values", source, line_no, token);
@@ -139,7 +101,7 @@ Word2Vec parse_word2vec(std::istream& in, const std::string& source, int64_t exp
     for (int64_t j = 0; j < nvals; ++j) {
       std::optional<float> v = parse_float(f[static_cast<size_t>(j + 1)]);
       TOY_CHECK(v.has_value(), "{}:{}: value {} of token '{}' is '{}', not a finite number", source, line_no, j + 1,
-                token, escaped(f[static_cast<size_t>(j + 1)]));
+                token, escaped_bytes(f[static_cast<size_t>(j + 1)]));
       values.push_back(*v);
     }
     auto [it, fresh] = w.index.emplace(token, static_cast<int64_t>(w.tokens.size()));

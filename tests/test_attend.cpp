@@ -303,7 +303,7 @@ TEST_CASE("attend/json depth: deeply nested JSON is refused with one error, not 
   CHECK(attend(read_attend_problem(ok)).weights.to_vector() == std::vector<float>{1.0f});
 }
 
-TEST_CASE("attend/softmax: huge finite scores give exact weights; scores beyond float32 are refused") {
+TEST_CASE("attend/softmax: huge finite scores give exact weights, scores beyond float32 are refused") {
   // Scaled scores of 1e30 and 0 (and 1e30 twice): exp(1e30) alone is inf, so a softmax that does not subtract the
   // row's maximum gives NaN here.
   AttendResult r = attend(parse_attend_problem(

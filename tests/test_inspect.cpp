@@ -61,10 +61,10 @@ TEST_CASE("inspect/list: every layer with its shape and axes") {
   REQUIRE(r.code == 0);
   CHECK(r.out.find("B=2 sequences, T=5 positions, V=7 words; vocabulary from the dump") != std::string::npos);
   CHECK(r.out.find("sequence 1: <ST> woman ordrd the beef") != std::string::npos);
-  CHECK(r.out.find("AttnWts      2x5x5      sequence x position x position (attended to)") != std::string::npos);
-  CHECK(r.out.find("Qmat         2x5x20     sequence x position x head dim") != std::string::npos);
-  CHECK(r.out.find("loss         20         epoch") != std::string::npos);
-  CHECK(r.out.find("vocab        7x5") != std::string::npos);
+  CHECK(r.out.find("AttnWts           2x5x5        sequence x position x position (attended to)") != std::string::npos);
+  CHECK(r.out.find("Qmat              2x5x20       sequence x position x head dim") != std::string::npos);
+  CHECK(r.out.find("loss              20           epoch") != std::string::npos);
+  CHECK(r.out.find("vocab             7x5") != std::string::npos);
 }
 
 TEST_CASE("inspect/layer: labelled tables, positions and words") {
