@@ -19,6 +19,8 @@ struct GradcheckCli {
   bool list = false, json = false;
 };
 
+constexpr int64_t kMaxCheckedElements = 100000;
+
 Shape parse_shape(const std::string& s) {
   std::vector<int64_t> dims;
   std::stringstream ss(s);
@@ -33,7 +35,16 @@ Shape parse_shape(const std::string& s) {
     dims.push_back(d);
   }
   TOY_CHECK(!dims.empty(), "--shape: '{}' is not a shape like 2x5x7", s);
-  return Shape(dims);
+  try {
+    const Shape shape(dims);
+    // Central differences run the op twice per element: past ~1e5 elements a check takes hours, past the memory
+    // budget it cannot start.
+    TOY_CHECK(shape.numel() <= kMaxCheckedElements, "{} elements; gradcheck takes at most {} per input (two forward "
+              "passes per element)", shape.numel(), kMaxCheckedElements);
+    return shape;
+  } catch (const Error& e) {
+    fail("--shape {}: {}", s, e.what());
+  }
 }
 
 int run_gradcheck(const GradcheckCli& c) {

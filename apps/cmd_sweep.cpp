@@ -10,6 +10,7 @@
 
 #include "apps/commands.h"
 #include "apps/training_flags.h"
+#include "apps/lib/fs_util.h"
 #include "apps/lib/sweep.h"
 #include "core/error.h"
 
@@ -21,7 +22,7 @@ struct SweepCli : TrainingFlags {
   int64_t seeds = 100;
   uint64_t seed_start = 1;
   int jobs = 0;
-  bool quiet = false;
+  bool quiet = false, force = false;
   // merge
   std::vector<std::string> merge_dirs;
   std::string merge_out;
@@ -57,6 +58,7 @@ int run_sweep(const SweepCli& c) {
   SweepData d;
   d.corpus = c.corpus.empty() ? notebook_corpus() : load_corpus(c.corpus);
   validate(cfg, d.corpus);
+  prepare_output_dir(c.out, "--out", c.force);  // before any training: a bad or occupied --out fails at once
   d.config = cfg;
   d.shard = shard;
   const std::vector<RunSpec> grid = sweep_grid(cfg);
@@ -108,6 +110,7 @@ int run_merge(const SweepCli& c) {
   TOY_CHECK(!c.merge_out.empty(), "sweep merge: --out OUT is required");
   std::vector<std::string> warnings;
   SweepData d = merge_sweeps(c.merge_dirs, &warnings);
+  prepare_output_dir(c.merge_out, "sweep merge --out", c.force);
   for (const auto& w : warnings) std::fprintf(stderr, "toyformer: warning: %s\n", w.c_str());
   write_sweep_dir(c.merge_out, d);
   fmt::print("{}", summary_table(d));
@@ -133,11 +136,13 @@ Runner add_sweep(CLI::App& app) {
   s->add_option("--out", c->out, "output directory");
   add_training_flags(s, *c, "cpu | cuda (on cuda each H trains as one stack, one H at a time)");
   s->add_flag("--quiet", c->quiet, "no progress output");
+  s->add_flag("--force", c->force, "let --out write into a directory that already holds files (overwriting them)");
   s->require_subcommand(0, 1);
   CLI::App* m = s->add_subcommand("merge", "combine shard directories of one sweep (same configuration, disjoint "
                                            "runs) and rewrite the summary and report");
   m->add_option("DIRS", c->merge_dirs, "shard output directories")->required();
   m->add_option("--out", c->merge_out, "output directory")->required();
+  m->add_flag("--force", c->force, "let --out write into a directory that already holds files (overwriting them)");
   return [c, m] { return m->parsed() ? run_merge(*c) : run_sweep(*c); };
 }
 

@@ -36,7 +36,7 @@ struct TrainCli : TrainingFlags {
   std::string out_dir, report;
   int64_t checkpoint_every = 0, snapshot_every = 0;
   std::string checkpoint_dir, resume, snapshot_layers = "AttnWts,activation";
-  bool dump_grads = false;
+  bool dump_grads = false, force = false;
 };
 
 namespace fs = std::filesystem;
@@ -55,16 +55,6 @@ nlohmann::json run_settings(const TrainCli& c, const ToyCorpus& corpus) {
   j["seed"] = c.seed;
   j["corpus"] = sentences;
   return j;
-}
-
-// A SIGKILL during save_npz / write_file_atomic leaves its "<name>.tmp.<pid>..." file behind: the next run in the
-// directory removes those of checkpoint.npz and run.json (one run per checkpoint directory).
-void remove_stale_temps(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("checkpoint.npz.tmp.", 0) == 0 || name.rfind("run.json.tmp.", 0) == 0) fs::remove(e.path(), ec);
-  }
 }
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -118,6 +108,13 @@ int run_train(const TrainCli& c) {
       fail("--init-weights {}: {}", c.init_weights, e.what());
     }
   }
+
+  // Every output is checked before any work (a bad last path must not cost a whole run).
+  for (const auto& [path, flag] : {std::pair{c.save_weights, "--save-weights"},
+                                   std::pair{c.dump_activations, "--dump-activations"},
+                                   std::pair{c.report, "--report"}})
+    if (!path.empty()) check_output_file(path, flag);
+  if (!c.out_dir.empty()) prepare_output_dir(c.out_dir, "--out", c.force);
 
   TrainOptions o = c.train_options();
   // Validate the optimizer and plateau settings before printing anything.
@@ -420,6 +417,7 @@ Runner add_train(CLI::App& app) {
                  "write all 14 layer outputs + loss/lr history + vocab (.npz)");
   s->add_option("--out", c->out_dir, "write DIR/run.json, weights.npz, activations.npz and report.html");
   s->add_option("--report", c->report, "write a self-contained HTML report of the run");
+  s->add_flag("--force", c->force, "let --out write into a directory that already holds files (overwriting them)");
   s->add_option("--checkpoint-every", c->checkpoint_every,
                  "save DIR/checkpoint.npz every N epochs and at the end (needs --checkpoint-dir)")
       ->check(int_in(0, kMaxSteps));

@@ -36,7 +36,7 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"toyformer: train tiny attention models and look inside them"};
+  CLI::App app{"toyformer: train tiny attention models and look inside them", "toyformer"};
   app.require_subcommand(1);
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "spdlog level: trace, debug, info, warn, error, off")

@@ -6,12 +6,14 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "apps/lib/fs_util.h"
 #include "apps/lib/svg.h"
 #include "autograd/ops.h"
+#include "core/error.h"
 #include "layers/attention.h"
 #include "layers/tokenizer.h"
 
@@ -42,6 +44,15 @@ std::string vec(const Tensor& t, int64_t row, int64_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Usage: bank_attention [HEATMAP.svg]. Anything that looks like an option is not a file name.
+  if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+    const bool help = argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h");
+    std::fprintf(help ? stdout : stderr,
+                 "usage: bank_attention [HEATMAP.svg]\n  notebook 002's exercises: Gaussian smoothing, the 'bank' "
+                 "self-attention and multi-head attention with a padding mask; with a file name, also the multi-head "
+                 "weights as an SVG heatmap\n");
+    return help ? 0 : 2;
+  }
   Rng rng(2);
 
   // --- Reweighing by proximity: y[i] = sum_j g[j] x[i + j], an 8-tap Gaussian over a noisy sine (valid padding).
@@ -105,7 +116,12 @@ int main(int argc, char** argv) {
     h.title = "multi-head attention, sentence 0 (average over heads)";
     h.row_labels = h.col_labels = labels;
     h.values.assign(w.begin(), w.begin() + T * T);
-    write_file_atomic(argv[1], svg::heatmap(h));
+    try {
+      write_file_atomic(argv[1], svg::heatmap(h));
+    } catch (const Error& e) {
+      std::fprintf(stderr, "bank_attention: error: %s\n", e.what());
+      return 2;
+    }
     fmt::print("heatmap written to {}\n", argv[1]);
   }
   return 0;

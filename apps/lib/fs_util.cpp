@@ -2,6 +2,8 @@
 #include "apps/lib/fs_util.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -66,6 +68,71 @@ void make_dirs(const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   TOY_CHECK(!ec && std::filesystem::is_directory(dir), "cannot create the directory '{}': {}", dir,
             ec ? ec.message() : "a file of that name exists");
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Create and remove a probe file in `dir`: the one reliable test that a new file can be written there.
+void check_writable_dir(const std::string& dir, const std::string& what) {
+  const std::string probe = (fs::path(dir) / fmt::format(".toyformer-probe.{}", ::getpid())).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) fail("{}: cannot write into '{}': {}", what, dir, std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+// "<name>.tmp.<pid>" or "<name>.tmp.<pid>.<n>": the pid, or -1 when `file` is no such name.
+long temp_owner(const std::string& file, const std::string& name) {
+  const size_t at = name.empty() ? file.rfind(".tmp.") : (file.rfind(name + ".tmp.", 0) == 0 ? name.size() : std::string::npos);
+  if (at == std::string::npos || file.compare(at, 5, ".tmp.") != 0) return -1;
+  const std::string rest = file.substr(at + 5);
+  const size_t dot = rest.find('.');
+  const std::string pid = rest.substr(0, dot);
+  if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return -1;
+  if (dot != std::string::npos && rest.find_first_not_of("0123456789", dot + 1) != std::string::npos) return -1;
+  return std::stol(pid);
+}
+
+}  // namespace
+
+void remove_stale_temps(const std::string& dir, const std::string& name) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir.empty() ? "." : dir, ec)) {
+    const long pid = temp_owner(e.path().filename().string(), name);
+    // A live owner (another toyformer writing there now, or this process) keeps its file.
+    if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      fs::remove(e.path(), ec);
+  }
+}
+
+void check_output_file(const std::string& path, const std::string& flag) {
+  TOY_CHECK(!path.empty(), "{}: empty file name", flag);
+  std::error_code ec;
+  TOY_CHECK(!fs::is_directory(path, ec), "{} {}: is a directory (a file name is expected)", flag, path);
+  const fs::path parent = fs::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+  TOY_CHECK(fs::is_directory(dir, ec), "{} {}: the directory '{}' does not exist", flag, path, dir);
+  check_writable_dir(dir, fmt::format("{} {}", flag, path));
+  remove_stale_temps(dir, fs::path(path).filename().string());
+}
+
+void prepare_output_dir(const std::string& dir, const std::string& flag, bool force) {
+  std::error_code ec;
+  TOY_CHECK(!fs::exists(dir, ec) || fs::is_directory(dir, ec), "{} {}: exists and is not a directory", flag, dir);
+  if (fs::is_directory(dir, ec) && !force) {
+    remove_stale_temps(dir);
+    TOY_CHECK(fs::is_empty(dir, ec), "{} {}: the directory already holds files (an earlier run?): choose another "
+              "directory, or add --force to overwrite them", flag, dir);
+  }
+  try {
+    make_dirs(dir);
+  } catch (const Error& e) {
+    fail("{}: {}", flag, e.what());
+  }
+  check_writable_dir(dir, fmt::format("{} {}", flag, dir));
+  remove_stale_temps(dir);
 }
 
 std::vector<uint32_t> utf8_decode(const std::string& s) {

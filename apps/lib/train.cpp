@@ -200,7 +200,8 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
         throw NumericalError(fmt::format(
             "epoch {} of {}: the training loss is {} (seed {}, lr {:g}). The likely cause: a learning rate too large "
             "for this model, so the updates overshoot until the weights overflow; try a smaller --lr",
-            e + 1, opts.epochs, loss, m.seeds()[static_cast<size_t>(g)], lr_used[static_cast<size_t>(g)]));
+            e + 1, opts.epochs, std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf", m.seeds()[static_cast<size_t>(g)],
+            lr_used[static_cast<size_t>(g)]));
       r.loss.push_back(loss);
       r.lr.push_back(lr_used[static_cast<size_t>(g)]);
       const bool reduced = !plateaus.empty() && plateaus[static_cast<size_t>(g)].on_epoch_end(static_cast<double>(loss));
