@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "apps/commands.h"
+#include "apps/flag_checks.h"
 #include "apps/lib/attend.h"
 
 namespace toy::app {
@@ -20,7 +21,8 @@ Runner add_attend(CLI::App& app) {
   sub->add_option("--heatmap", c->heatmap, "write the attention weights as an SVG heatmap to this file");
   sub->add_option("--embeddings", c->embeddings, "word2vec text file: Q = K = V = the vectors of --ids");
   sub->add_option("--ids", c->ids, "comma-separated row ids of the embeddings file, e.g. 461,124,648");
-  sub->add_option("--heads", c->heads, "number of heads (blocks of columns); overrides the problem's \"heads\"");
+  sub->add_option("--heads", c->heads, "number of heads (blocks of columns); overrides the problem's \"heads\"")
+      ->check(int_in(1, 1 << 16));
   return [c] { return run_attend(*c, std::cout); };
 }
 

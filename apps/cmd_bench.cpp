@@ -10,6 +10,8 @@
 
 #include "apps/alloc_counter.h"
 #include "apps/commands.h"
+#include "apps/flag_checks.h"
+#include "core/memory.h"
 #include "apps/lib/train.h"
 #include "core/backend.h"
 #include "core/error.h"
@@ -37,6 +39,14 @@ struct BenchCli {
 // cross-entropy against random targets in [0, H) -> backward -> SGD.
 int run_large(const BenchCli& c, Device dev) {
   TOY_CHECK(c.B > 0 && c.T > 0 && c.E > 0 && c.H > 0 && c.heads >= 0, "--large: sizes must be positive");
+  {
+    // Inputs, Q/K/V and their gradients [B,T,E|H], scores/weights and their gradients [B,T,T] (x a few), weights.
+    const double b = static_cast<double>(c.B), t = static_cast<double>(c.T), e = static_cast<double>(c.E),
+                 h = static_cast<double>(c.H);
+    const double need = 4.0 * (4 * b * t * (e + 4 * h) + 8 * b * t * t + 8 * e * h);
+    TOY_CHECK(need <= memory_budget_bytes(), "--large: B={} T={} E={} H={} need about {} of memory; this machine "
+              "allows {}", c.B, c.T, c.E, c.H, human_bytes(need), human_bytes(memory_budget_bytes()));
+  }
   const int64_t steps = c.steps == 200000 ? 20 : c.steps, warmup = c.warmup == 1000 ? 2 : c.warmup;
   Rng rng(1);
   Var x = Var::constant(init::uniform(Shape{c.B, c.T, c.E}, rng, -1.0f, 1.0f).to(dev), "x");
@@ -173,8 +183,8 @@ Runner add_bench(CLI::App& app) {
   auto c = std::make_shared<BenchCli>();
   CLI::App* s = app.add_subcommand("bench", "time training steps of the toy model");
   s->add_option("--H", c->hs, "comma-separated head sizes")->capture_default_str();
-  s->add_option("--steps", c->steps, "timed steps per H")->capture_default_str();
-  s->add_option("--warmup", c->warmup, "untimed steps first")->capture_default_str();
+  s->add_option("--steps", c->steps, "timed steps per H")->check(int_in(1, int64_t{1} << 24))->capture_default_str();
+  s->add_option("--warmup", c->warmup, "untimed steps first")->check(int_in(0, int64_t{1} << 24))->capture_default_str();
   s->add_option("--device", c->device, "cpu | cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   s->add_flag("--json", c->json, "one JSON object on stdout");
   s->add_option("--step", c->step, "auto | fused | graph (see train --step; auto: fused on cuda, graph on cpu)")
@@ -182,10 +192,10 @@ Runner add_bench(CLI::App& app) {
       ->capture_default_str();
   s->add_flag("--no-cuda-graph", c->no_cuda_graph, "on CUDA, launch every kernel eagerly instead of replaying a graph");
   s->add_flag("--large", c->large, "time one attention layer at B=32 T=256 E=512 H=512 instead (20 steps)");
-  s->add_option("--B", c->B, "--large: batch")->capture_default_str();
-  s->add_option("--T", c->T, "--large: sequence length")->capture_default_str();
-  s->add_option("--E", c->E, "--large: input features")->capture_default_str();
-  s->add_option("--Hl", c->H, "--large: projected size")->capture_default_str();
+  s->add_option("--B", c->B, "--large: batch")->check(int_in(1, 1 << 20))->capture_default_str();
+  s->add_option("--T", c->T, "--large: sequence length")->check(int_in(1, 1 << 20))->capture_default_str();
+  s->add_option("--E", c->E, "--large: input features")->check(int_in(1, 1 << 20))->capture_default_str();
+  s->add_option("--Hl", c->H, "--large: projected size")->check(int_in(1, 1 << 20))->capture_default_str();
   s->add_option("--heads", c->heads, "--large: 0 = single-head composition, N = MultiHeadAttention with N heads")
       ->capture_default_str();
   return [c] { return run_bench(*c); };

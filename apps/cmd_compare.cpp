@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "apps/commands.h"
+#include "apps/flag_checks.h"
 #include "apps/lib/compare.h"
 #include "core/error.h"
 
@@ -59,8 +60,8 @@ Runner add_compare(CLI::App& app) {
   CLI::App* s = app.add_subcommand("compare", "compare two .npz dumps layer by layer (exit 0 same, 1 different)");
   s->add_option("A", c->a, "first .npz (e.g. ours)")->required();
   s->add_option("B", c->b, "second .npz (the reference: relative errors are taken against it)")->required();
-  s->add_option("--atol", c->atol, "absolute tolerance")->capture_default_str();
-  s->add_option("--rtol", c->rtol, "relative tolerance")->capture_default_str();
+  s->add_option("--atol", c->atol, "absolute tolerance, >= 0")->check(finite_in(0, 1e30))->capture_default_str();
+  s->add_option("--rtol", c->rtol, "relative tolerance, >= 0")->check(finite_in(0, 1e30))->capture_default_str();
   s->add_option("--layers", c->layers, "comma-separated arrays to compare (default: all)");
   s->add_flag("--allow-missing", c->allow_missing, "arrays present in only one file do not fail the comparison");
   s->add_flag("--json", c->json, "one JSON object on stdout");

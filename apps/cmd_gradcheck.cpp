@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "apps/commands.h"
+#include "apps/flag_checks.h"
 #include "apps/lib/op_catalog.h"
 #include "core/error.h"
 
@@ -113,10 +114,10 @@ Runner add_gradcheck(CLI::App& app) {
   CLI::App* s = app.add_subcommand("gradcheck", "finite-difference check of a built-in op's backward");
   s->add_option("--op", c->op, "the op (see --list)");
   s->add_option("--shape", c->shapes, "input shapes, comma-separated, e.g. 2x5x7,7x3 (default: the op's)");
-  s->add_option("--seed", c->seed, "seed of the random inputs and weights")->capture_default_str();
-  s->add_option("--eps", c->eps, "central-difference step")->capture_default_str();
-  s->add_option("--atol", c->atol, "absolute tolerance")->capture_default_str();
-  s->add_option("--rtol", c->rtol, "relative tolerance")->capture_default_str();
+  s->add_option("--seed", c->seed, "seed of the random inputs and weights")->check(seed_value())->capture_default_str();
+  s->add_option("--eps", c->eps, "central-difference step, in (0, 1]")->check(finite_in(0, 1, true))->capture_default_str();
+  s->add_option("--atol", c->atol, "absolute tolerance, >= 0")->check(finite_in(0, 1e30))->capture_default_str();
+  s->add_option("--rtol", c->rtol, "relative tolerance, >= 0")->check(finite_in(0, 1e30))->capture_default_str();
   s->add_flag("--list", c->list, "list the ops with their default input shapes");
   s->add_flag("--json", c->json, "one JSON object on stdout");
   return [c] { return run_gradcheck(*c); };

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "apps/commands.h"
+#include "apps/flag_checks.h"
 #include "apps/training_flags.h"
 #include "apps/lib/fs_util.h"
 #include "apps/lib/sweep.h"
@@ -133,7 +134,7 @@ Runner add_sweep(CLI::App& app) {
   s->add_option("--jobs", c->jobs, "parallel runs (0: one per core)")->check(int_in(0, 4096))->capture_default_str();
   s->add_option("--shard", c->shard, "run only slice i of n of the grid (grid point k goes to shard k % n + 1)")
       ->capture_default_str();
-  s->add_option("--out", c->out, "output directory");
+  s->add_option("--out", c->out, "output directory (new or empty; --force overwrites)")->check(non_empty_path());
   add_training_flags(s, *c, "cpu | cuda (on cuda each H trains as one stack, one H at a time)");
   s->add_flag("--quiet", c->quiet, "no progress output");
   s->add_flag("--force", c->force, "let --out write into a directory that already holds files (overwriting them)");

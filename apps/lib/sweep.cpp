@@ -242,6 +242,9 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   TOY_CHECK(c.seeds > 0, "--seeds must be positive, got {}", c.seeds);
   TOY_CHECK(static_cast<uint64_t>(c.seeds) - 1 <= std::numeric_limits<uint64_t>::max() - c.seed_start,
             "--seed-start {} with --seeds {}: the last seed would pass 2^64 - 1", c.seed_start, c.seeds);
+  TOY_CHECK(c.epochs <= (int64_t{1} << 24) / std::max<int64_t>(1, corpus.size() / std::max<int64_t>(1, c.batch)),
+            "--epochs {} x {} steps per epoch exceed 2^24 = 16777216 updates (the optimizer counts steps in float32)",
+            c.epochs, corpus.size() / std::max<int64_t>(1, c.batch));
   // Every run keeps a row of results and its loss history in memory until the sweep is written.
   const double runs = static_cast<double>(c.seeds) * static_cast<double>(c.Hs.size());
   const double bytes = runs * (256.0 + 8.0 * static_cast<double>(c.epochs));
