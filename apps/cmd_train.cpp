@@ -414,20 +414,27 @@ Runner add_train(CLI::App& app) {
   add_training_flags(s, *c);
   s->add_flag("--quiet", c->quiet, "no summary, progress or tables: the final line and the verdict only");
   s->add_flag("--json", c->json, "print one JSON object on stdout (everything else goes to stderr)");
-  s->add_option("--init-weights", c->init_weights, "start from these weights (.npz: XEmbed, PosEmbed, Qmat, Kmat, Vmat)")->check(non_empty_path());
-  s->add_option("--save-weights", c->save_weights, "write the trained weights (.npz)")->check(non_empty_path());
+  s->add_option("--init-weights", c->init_weights, "start from these weights (.npz: XEmbed, PosEmbed, Qmat, Kmat, Vmat)")
+      ->check(non_empty_path());
+  s->add_option("--save-weights", c->save_weights, "write the trained weights (.npz)")
+      ->check(non_empty_path());
   s->add_option("--dump-activations", c->dump_activations,
-                 "write all 14 layer outputs + loss/lr history + vocab (.npz)")->check(non_empty_path());
-  s->add_option("--out", c->out_dir, "write DIR/run.json, weights.npz, activations.npz and report.html")->check(non_empty_path());
-  s->add_option("--report", c->report, "write a self-contained HTML report of the run")->check(non_empty_path());
+                 "write all 14 layer outputs + loss/lr history + vocab (.npz)")
+      ->check(non_empty_path());
+  s->add_option("--out", c->out_dir, "write DIR/run.json, weights.npz, activations.npz and report.html")
+      ->check(non_empty_path());
+  s->add_option("--report", c->report, "write a self-contained HTML report of the run")
+      ->check(non_empty_path());
   s->add_flag("--force", c->force, "let --out write into a directory that already holds files (overwriting them)");
   s->add_option("--checkpoint-every", c->checkpoint_every,
                  "save DIR/checkpoint.npz every N epochs and at the end (needs --checkpoint-dir)")
       ->check(int_in(0, kMaxSteps));
   s->add_option("--checkpoint-dir", c->checkpoint_dir,
-                 "checkpoint directory: checkpoint.npz (weights, optimizer, plateau, RNG, epoch, history) and run.json")->check(non_empty_path());
+                 "checkpoint directory: checkpoint.npz (weights, optimizer, plateau, RNG, epoch, history) and run.json")
+      ->check(non_empty_path());
   s->add_option("--resume", c->resume,
-                 "continue the run checkpointed in DIR to --epochs (same settings->check(non_empty_path()); keeps checkpointing into DIR)");
+                 "continue the run checkpointed in DIR to --epochs (same settings; keeps checkpointing into DIR)")
+      ->check(non_empty_path());
   s->add_option("--snapshot-every", c->snapshot_every,
                  "record --snapshot-layers at epoch 1, every N epochs and the last into the activation dump")
       ->check(int_in(0, kMaxSteps));

@@ -135,8 +135,9 @@ inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string&
       ->check(CLI::IsMember({"auto", "fused", "graph"}))
       ->capture_default_str();
   s->add_option("--corpus", f.corpus,
-                "one sentence per line, UTF-8 (<ST> is prepended->check(non_empty_path()); blank lines and lines starting with # are skipped); "
-                "default: the notebook's two");
+                "one sentence per line, UTF-8 (<ST> is prepended; blank lines and lines starting with # are skipped); "
+                "default: the notebook's two")
+      ->check(non_empty_path());
   s->add_option("--early-stop", f.early_stop,
                 "stop when the loss has not improved by more than --early-stop-min-delta for PATIENCE epochs (Keras "
                 "EarlyStopping(monitor='loss'), restore_best_weights=False); --epochs becomes a ceiling")

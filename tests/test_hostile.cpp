@@ -87,7 +87,7 @@ TEST_CASE("hostile: bad input never crashes, never says 'unexpected error', neve
       // outputs
       "train --save-weights " + O + "no/dir/w.npz", "train --dump-activations " + O + "no/dir/a.npz",
       "train --report " + O + "no/dir/r.html", "train --out /proc/toyformer_x", "train --save-weights " + O,
-      "train --out " + D + "empty.txt", "train --report ''", "train --out ''", "sweep --out ''",
+      "train --out " + D + "empty.txt", "train --report ''", "train --out ''", "sweep --out ''", "train --resume ''", "train --corpus ''",
       // numbers
       "train --lr 1e6 --out " + O + "diverged", "train --lr 1e6 --batch 1 --epochs 50",
       "sweep --H 10 --seeds 2 --lr 1e6 --out " + O + "sw_div",
