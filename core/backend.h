@@ -28,23 +28,6 @@ struct GemmArgs {
   float alpha = 1.0f, beta = 0.0f;
 };
 
-// The toy attention model's whole training step (forward, loss, backward) for M stacked models, one kernel: see
-// core/toy_step.h for the exact computation. Shapes per model (activations of model m are rows [m*B, (m+1)*B)):
-// ids, targets [B,T]; xembed [V,E] (E == V), posembed [T,E], wq, wk [E,H], wv [E,V]; every activation pointer is
-// the named layer's output ([B,T,E|H|T|V]); grads are overwritten (not accumulated); loss [M]; scratch holds
-// toy_step_scratch(B,T,V,H) floats per model.
-struct ToyStepArgs {
-  int64_t models = 1, B = 0, T = 0, V = 0, H = 0;
-  bool normalized_loss = false;  // false: Keras' softmax CE on skipadd; true: the clip-and-normalize path on p
-  float scale = 1.0f;            // 1/sqrt(H), as the model's Lambda layer
-  const float *ids = nullptr, *targets = nullptr;
-  const float *xembed = nullptr, *posembed = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr;
-  float *xe = nullptr, *pe = nullptr, *x = nullptr, *q = nullptr, *k = nullptr, *dot = nullptr, *lam = nullptr,
-        *attn = nullptr, *vm = nullptr, *vo = nullptr, *z = nullptr, *p = nullptr, *loss = nullptr;
-  float *d_xembed = nullptr, *d_posembed = nullptr, *d_wq = nullptr, *d_wk = nullptr, *d_wv = nullptr;
-  float* scratch = nullptr;
-};
-
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -152,9 +135,6 @@ class Backend {
   // m += (g-m)(1-b1); v += (g^2-v)(1-b2); w -= lr_t m / (sqrt(v) + eps).
   virtual void adam_update(float* w, const float* g, float* m, float* v, int64_t n, const float* lr,
                            int64_t group_size, const float* step, float beta1, float beta2, float eps) = 0;
-
-  // ---- the toy model's fused training step (forward + loss + backward; the optimizer runs after it).
-  virtual void toy_step(const ToyStepArgs& a) = 0;
 };
 
 // The backend for a device: the one place backends are chosen (core/backend.cpp).

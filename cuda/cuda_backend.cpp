@@ -146,9 +146,6 @@ class CudaBackend final : public Backend {
                    const float* step, float beta1, float beta2, float eps) override {
     cuda::adam_update(w, g, m, v, n, lr, group_size, step, beta1, beta2, eps, stream());
   }
-  void toy_step(const ToyStepArgs& a) override {
-    if (a.models > 0) cuda::toy_step(a, stream());
-  }
 
  private:
   mutable std::string name_;

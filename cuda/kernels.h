@@ -67,9 +67,6 @@ void rmsprop_update(float* w, const float* g, float* ms, float* mom, int64_t n, 
 void adam_update(float* w, const float* g, float* m, float* v, int64_t n, const float* lr, int64_t group_size,
                  const float* step, float beta1, float beta2, float eps, cudaStream_t s);
 
-// The toy model's fused forward + loss + backward, one block per model (core/toy_step.h).
-void toy_step(const ToyStepArgs& a, cudaStream_t s);
-
 // cuBLAS strided-batched SGEMM for row-major GemmArgs, on the backend's stream and handle (cuda/gemm.cpp).
 void gemm(const GemmArgs& g);
 

@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/utf8.h"
-#include "core/toy_step.h"
+#include "layers/toy_step.h"
 
 namespace toy {
 
@@ -218,7 +218,7 @@ void ToyModel::forward_backward(bool fused) {
     model_.backward();
     return;
   }
-  backend(cfg_.device).toy_step(step_args_);
+  run_toy_step(cfg_.device, step_args_);
 }
 
 void ToyModel::set_batch(const ToyCorpus& corpus, const std::vector<int64_t>& rows) {

@@ -8,6 +8,7 @@
 
 #include "core/backend.h"
 #include "layers/model.h"
+#include "layers/toy_step.h"
 
 namespace toy {
 
@@ -89,7 +90,7 @@ class ToyModel {
   // The loss: a scalar for one model, [M] for a stack (the graph's root is then their sum).
   const Var& loss() const { return loss_; }
   // One training step's forward and backward. fused = false: the op-by-op graph (model().forward(), backward()).
-  // fused = true: one kernel (core/toy_step.h, one GPU block per model) that writes every named layer output, the
+  // fused = true: one kernel (layers/toy_step.h, one GPU block per model) that writes every named layer output, the
   // loss and the weights' gradients, computed as the graph computes them (bit-identical on the CPU at the notebook's
   // sizes); it leaves the graph's intermediate gradients (grad/<layer>) alone.
   void forward_backward(bool fused);

@@ -1,4 +1,4 @@
-// The fused toy step (core/toy_step.h) against the op-by-op graph: on the CPU it must give the same bits at the
+// The fused toy step (layers/toy_step.h) against the op-by-op graph: on the CPU it must give the same bits at the
 // notebook's sizes (activations, loss, weight gradients, whole training runs), agree within float tolerance at
 // sizes where the graph's products go through Eigen, match finite differences of its own loss, and not depend on
 // how many threads run its phases or in which order (what makes the one-block CUDA kernel race-free).
@@ -9,7 +9,7 @@
 
 #include "apps/lib/train.h"
 #include "core/rng.h"
-#include "core/toy_step.h"
+#include "layers/toy_step.h"
 #include "tests/gpu_guard.h"
 
 using namespace toy;

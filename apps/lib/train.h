@@ -35,7 +35,7 @@ struct TrainCheckpoint {
   std::vector<std::vector<int64_t>> reductions;
 };
 
-// Forward + backward of a training step: the fused kernel (core/toy_step.h: one launch, every named activation
+// Forward + backward of a training step: the fused kernel (layers/toy_step.h: one launch, every named activation
 // still written) or the op-by-op autograd graph. Auto: fused on CUDA, where ~50 tiny launches would cost far more
 // than their arithmetic; the graph on the CPU, where its vectorized small products are faster (bench: 4.3 vs 7.6 us
 // at H=20). On the CPU both give the same bits at the notebook's sizes.

@@ -10,7 +10,6 @@
 #include <new>
 
 #include "core/scalar_ops.h"
-#include "core/toy_step.h"
 
 namespace toy {
 namespace {
@@ -411,10 +410,6 @@ class CpuBackend final : public Backend {
     }
   }
 
-  // The fused step on one thread, model after model (core/toy_step.h).
-  void toy_step(const ToyStepArgs& a) override {
-    for (int64_t m = 0; m < a.models; ++m) toystep::model_step(a, static_cast<int>(m), [](auto&& phase) { phase(0, 1); });
-  }
 };
 
 }  // namespace

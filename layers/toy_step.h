@@ -1,9 +1,10 @@
-// The toy attention model's training step (forward, loss, backward) for one model, written once for both backends:
-// the CPU runs it on one thread, the CUDA kernel (cuda/kernels_toy_step.cu) on one block per model. A step of the
-// op-by-op graph is ~50 kernel launches of a few hundred flops each; on a GPU their launch latency, not their
-// arithmetic, is the cost, so the fused step does all of them in one launch. It computes exactly what the graph
-// computes (layers/toy_model.cpp), writing every named activation to the layer's own tensor, so inspection sees the
-// same values whichever path ran.
+// The toy attention model's fused training step (forward, loss, backward) for M stacked models, written once for
+// both devices: the CPU runs it on one thread (layers/toy_step.cpp), the CUDA kernel (layers/toy_step.cu) on one
+// block per model. It belongs to the toy model, not to the engine: core/ and the Backend interface know no model.
+// A step of the op-by-op graph is ~50 kernel launches of a few hundred flops each; on a GPU their launch latency,
+// not their arithmetic, is the cost, so the fused step does all of them in one launch. It computes exactly what the
+// graph computes (layers/toy_model.cpp), writing every named activation to the layer's own tensor, so inspection
+// sees the same values whichever path ran.
 //
 // Summation orders mirror the CPU backend's kernels for products below its direct-loop limit (core/cpu: a sequential
 // sum from 0, or four partial sums when the right operand is transposed), so on the CPU the fused step is
@@ -18,10 +19,34 @@
 #pragma once
 #include <cstdint>
 
-#include "core/backend.h"
+#include "core/device.h"
 #include "core/scalar_ops.h"
 
-namespace toy::toystep {
+namespace toy {
+
+// The arguments of the step for M stacked models. Shapes per model (activations of model m are rows
+// [m*B, (m+1)*B)): ids, targets [B,T]; xembed [V,E] (E == V), posembed [T,E], wq, wk [E,H], wv [E,V]; every activation pointer is
+// the named layer's output ([B,T,E|H|T|V]); grads are overwritten (not accumulated); loss [M]; scratch holds
+// toystep::scratch_per_model(B,T,V,H) floats per model.
+struct ToyStepArgs {
+  int64_t models = 1, B = 0, T = 0, V = 0, H = 0;
+  bool normalized_loss = false;  // false: Keras' softmax CE on skipadd; true: the clip-and-normalize path on p
+  float scale = 1.0f;            // 1/sqrt(H), as the model's Lambda layer
+  const float *ids = nullptr, *targets = nullptr;
+  const float *xembed = nullptr, *posembed = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr;
+  float *xe = nullptr, *pe = nullptr, *x = nullptr, *q = nullptr, *k = nullptr, *dot = nullptr, *lam = nullptr,
+        *attn = nullptr, *vm = nullptr, *vo = nullptr, *z = nullptr, *p = nullptr, *loss = nullptr;
+  float *d_xembed = nullptr, *d_posembed = nullptr, *d_wq = nullptr, *d_wk = nullptr, *d_wv = nullptr;
+  float* scratch = nullptr;
+};
+
+// Run the step for every model of `a` on `device`'s backend (the CUDA stream on a GPU; a build without CUDA
+// throws for Device::CUDA).
+void run_toy_step(Device device, const ToyStepArgs& a);
+// The CUDA launcher (layers/toy_step.cu): one block per model on the CUDA backend's stream.
+void run_toy_step_cuda(const ToyStepArgs& a);
+
+namespace toystep {
 
 // Scratch floats per model: dz, dvm [B*T,V], dd [B*T,T], dq, dk [B*T,H], dx [B*T,E], one loss term per row.
 TOY_HD int64_t scratch_per_model(int64_t B, int64_t T, int64_t V, int64_t H) {
@@ -223,4 +248,5 @@ TOY_HD void model_step(const ToyStepArgs& a, int m, Run&& run) {
   });
 }
 
-}  // namespace toy::toystep
+}  // namespace toystep
+}  // namespace toy
