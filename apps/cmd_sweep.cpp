@@ -34,24 +34,10 @@ std::string duration(double s) {
 
 int run_sweep(const SweepCli& c) {
   TOY_CHECK(!c.out.empty(), "sweep: --out DIR is required (or: toyformer sweep merge DIR... --out OUT)");
-  SweepConfig cfg;
+  SweepConfig cfg = sweep_config(c);
   cfg.Hs = parse_int_list(c.hs, "--H");
   cfg.seeds = c.seeds;
   cfg.seed_start = c.seed_start;
-  cfg.epochs = c.epochs;
-  cfg.batch = c.batch;
-  cfg.optimizer = c.optimizer;
-  cfg.lr = c.lr;
-  cfg.momentum = c.momentum;
-  cfg.nesterov = c.nesterov;
-  cfg.plateau = !c.no_plateau;
-  cfg.plateau_opts = c.plateau_options();
-  cfg.loss = c.loss;
-  cfg.device = c.device;
-  cfg.step = c.step;
-  cfg.early_stop = EarlyStopOptions{c.early_stop, c.early_stop_min_delta};
-  cfg.solved_share = c.solved_share;
-  cfg.corpus_source = c.corpus.empty() ? "notebook" : c.corpus;
   const Shard shard = parse_shard(c.shard);
   TOY_CHECK(c.jobs >= 0, "--jobs must be >= 0 (0: one per core), got {}", c.jobs);
   SweepData d;

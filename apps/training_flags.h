@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
+#include "apps/lib/sweep.h"
 #include "apps/lib/train.h"
 #include "apps/lib/verdict.h"
 #include <string>
@@ -65,6 +66,27 @@ inline nlohmann::json training_settings(const TrainingFlags& f) {
     j["early_stop_min_delta"] = f.early_stop_min_delta;
   }
   return j;
+}
+
+// The sweep settings these flags decide (the head sizes and seeds are the caller's; corpus_source: "notebook" or
+// the --corpus path).
+inline SweepConfig sweep_config(const TrainingFlags& f) {
+  SweepConfig c;
+  c.epochs = f.epochs;
+  c.batch = f.batch;
+  c.optimizer = f.optimizer;
+  c.lr = f.lr;
+  c.momentum = f.momentum;
+  c.nesterov = f.nesterov;
+  c.plateau = !f.no_plateau;
+  c.plateau_opts = f.plateau_options();
+  c.loss = f.loss;
+  c.device = f.device;
+  c.step = f.step;
+  c.early_stop = EarlyStopOptions{f.early_stop, f.early_stop_min_delta};
+  c.solved_share = f.solved_share;
+  c.corpus_source = f.corpus.empty() ? "notebook" : f.corpus;
+  return c;
 }
 
 // The verdict's rules from the flags.
