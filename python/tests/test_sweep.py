@@ -44,7 +44,7 @@ def test_sweep_frames():
     assert (sw.summary[["solved", "stuck", "unfinished"]].sum(axis=1) == 4).all()
     assert set(sw.runs["outcome"]) <= {"solved", "stuck", "unfinished"}
     assert sw.runs["final_loss"].dtype == np.float64
-    assert sw.config["Hs"] == [10, 20, 40] if "Hs" in sw.config else True
+    assert sw.config["H"] == [10, 20, 40] and sw.config["seeds"] == 4 and sw.config["corpus_source"] == "notebook"
     assert "<iframe" in sw._repr_html_() and sw.report().startswith("<!DOCTYPE html>")
     assert "<svg" in sw.rate_svg() and "<svg" in sw.loss_svg()
     assert "H" in sw.summary_text() and "12 runs" in repr(sw)
