@@ -36,24 +36,10 @@ std::string duration(double s) {
 
 int run_sweep(const SweepCli& c) {
   TOY_CHECK(!c.out.empty(), "sweep: --out DIR is required (or: toyformer sweep merge DIR... --out OUT)");
-  SweepConfig cfg;
+  SweepConfig cfg = sweep_config(c);
   cfg.Hs = parse_int_list(c.hs, "--H");
   cfg.seeds = c.seeds;
   cfg.seed_start = c.seed_start;
-  cfg.epochs = c.epochs;
-  cfg.batch = c.batch;
-  cfg.optimizer = c.optimizer;
-  cfg.lr = c.lr;
-  cfg.momentum = c.momentum;
-  cfg.nesterov = c.nesterov;
-  cfg.plateau = !c.no_plateau;
-  cfg.plateau_opts = c.plateau_options();
-  cfg.loss = c.loss;
-  cfg.device = c.device;
-  cfg.step = c.step;
-  cfg.early_stop = EarlyStopOptions{c.early_stop, c.early_stop_min_delta};
-  cfg.solved_share = c.solved_share;
-  cfg.corpus_source = c.corpus.empty() ? "notebook" : c.corpus;
   const Shard shard = parse_shard(c.shard);
   TOY_CHECK(c.jobs >= 0, "--jobs must be >= 0 (0: one per core), got {}", c.jobs);
   SweepData d;
@@ -126,14 +112,7 @@ Runner add_sweep(CLI::App& app) {
   auto c = std::make_shared<SweepCli>();
   CLI::App* s = app.add_subcommand("sweep", "train every (H, seed) of a grid in parallel; write runs.csv, summary.csv, "
                                             "report.html (see also: sweep merge)");
-  s->add_option("--H", c->hs, "comma-separated head sizes")->capture_default_str();
-  s->add_option("--seeds", c->seeds, "seeds per H, >= 1")->check(int_in(1, int64_t{1} << 40))->capture_default_str();
-  s->add_option("--seed-start", c->seed_start, "first seed (seeds seed-start .. seed-start+seeds-1 must stay below 2^64)")
-      ->check(seed_value())
-      ->capture_default_str();
-  s->add_option("--jobs", c->jobs, "parallel runs (0: one per core)")->check(int_in(0, 4096))->capture_default_str();
-  s->add_option("--shard", c->shard, "run only slice i of n of the grid (grid point k goes to shard k % n + 1)")
-      ->capture_default_str();
+  add_grid_flags(s, c->hs, c->seeds, c->seed_start, c->jobs, c->shard);
   s->add_option("--out", c->out, "output directory (new or empty; --force overwrites)")->check(non_empty_path());
   add_training_flags(s, *c, "cpu | cuda (on cuda each H trains as one stack, one H at a time)");
   s->add_flag("--quiet", c->quiet, "no progress output");

@@ -20,6 +20,7 @@
 #include "apps/lib/report.h"
 #include "apps/lib/sweep.h"
 #include "apps/lib/train.h"
+#include "apps/lib/train_run.h"
 #include "apps/lib/verdict.h"
 #include "core/backend.h"
 #include "core/error.h"
@@ -57,18 +58,6 @@ nlohmann::json run_settings(const TrainCli& c, const ToyCorpus& corpus) {
   return j;
 }
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= s.size()) {
-    size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 // Everything that is not the JSON object goes to stderr under --json.
 struct Out {
   FILE* f;
@@ -80,11 +69,9 @@ struct Out {
 
 int run_train(const TrainCli& c) {
   const Device dev = parse_device(c.device.c_str());
-  TOY_CHECK(c.H > 0, "--H must be positive, got {}", c.H);
-  TOY_CHECK(c.epochs >= 0, "--epochs must be >= 0, got {}", c.epochs);
+  check_head_and_epochs(c.H, c.epochs);
   ToyCorpus corpus = c.corpus.empty() ? notebook_corpus() : load_corpus(c.corpus);
-  TOY_CHECK(c.batch > 0 && corpus.size() % c.batch == 0, "--batch {} must divide the number of sequences ({})",
-            c.batch, corpus.size());
+  check_batch(c.batch, corpus);
   TOY_CHECK(c.epochs <= kMaxSteps / (corpus.size() / c.batch),
             "--epochs {} x {} steps per epoch exceed 2^24 = 16777216 updates (the optimizer counts steps in float32); "
             "use fewer epochs or a larger --batch", c.epochs, corpus.size() / c.batch);
@@ -121,11 +108,7 @@ int run_train(const TrainCli& c) {
 
   TrainOptions o = c.train_options();
   // Validate the optimizer and plateau settings before printing anything.
-  (void)make_toy_optimizer(m, o);
-  if (o.plateau) {
-    SGD probe(m.model().params());
-    ReduceLROnPlateau check(probe, o.plateau_opts);
-  }
+  check_optimizer(m, o);
 
   // Checkpoints: DIR/checkpoint.npz (save_checkpoint, atomic) and DIR/run.json (the settings, checked on resume).
   const nlohmann::json settings = run_settings(c, corpus);
@@ -189,49 +172,14 @@ int run_train(const TrainCli& c) {
 
   // Snapshots: the selected layers at epoch 1 (of this process), every snapshot_every-th epoch and the last.
   std::vector<std::string> snap_layers;
-  if (c.snapshot_every > 0) {
-    snap_layers = split_commas(c.snapshot_layers);
-    TOY_CHECK(!snap_layers.empty(), "--snapshot-layers: no layer named");
-    const auto& known = toy_layer_names();
-    for (const auto& l : snap_layers)
-      TOY_CHECK(std::find(known.begin(), known.end(), l) != known.end(),
-                "--snapshot-layers: unknown layer '{}' (known: {})", l, fmt::join(known, ", "));
-    TOY_CHECK(std::set<std::string>(snap_layers.begin(), snap_layers.end()).size() == snap_layers.size(),
-              "--snapshot-layers: a layer is named twice");
-  }
+  if (c.snapshot_every > 0) snap_layers = parse_snapshot_layers(c.snapshot_layers);
   TOY_CHECK(c.snapshot_every == 0 || !c.dump_activations.empty() || !c.out_dir.empty() || !c.report.empty(),
             "--snapshot-every needs somewhere to write them: --dump-activations, --out or --report");
   TOY_CHECK(!c.dump_grads || !c.dump_activations.empty() || !c.out_dir.empty(),
             "--dump-grads adds to the activation dump: give --dump-activations or --out");
-  std::vector<int64_t> snap_epochs;
-  std::vector<std::vector<float>> snap_data(snap_layers.size());
-  std::vector<float> snap_share;  // [S, J]: the decision share of each judged position at each snapshot
-  // With batch < corpus size the training forward pass holds one batch: snapshot the whole corpus through an
-  // evaluation model at the weights after the epoch's updates instead.
-  std::unique_ptr<ToyModel> snap_eval;
-  if (c.snapshot_every > 0 && c.batch != corpus.size()) snap_eval = std::make_unique<ToyModel>(corpus, cfg, corpus.size());
-  bool first_epoch = true;
-  auto snapshot = [&](const EpochInfo& e) {
-    const int64_t k = e.epoch + 1;  // 1-based, as Keras prints "Epoch k/N"
-    const bool take = first_epoch || k % c.snapshot_every == 0 || k == e.epochs;
-    first_epoch = false;
-    if (!take) return;
-    ToyModel* src = &m;
-    if (snap_eval) {
-      NpzArrays w;
-      for (const auto& name : toy_weight_names()) w.push_back({name, m.weight(name).value()});
-      snap_eval->set_weights(w);  // runs the forward pass
-      src = snap_eval.get();
-    }
-    for (size_t i = 0; i < snap_layers.size(); ++i) {
-      std::vector<float> v = src->model().output(snap_layers[i]).value().to_vector();
-      snap_data[i].insert(snap_data[i].end(), v.begin(), v.end());
-    }
-    for (const PositionShare& p : decision_shares(corpus, cfg.loss, src->model().output("skipadd").value(),
-                                                  src->model().output("activation").value()))
-      snap_share.push_back(static_cast<float>(p.share));
-    snap_epochs.push_back(k);
-  };
+  std::unique_ptr<LayerSnapshots> snapshots;
+  if (c.snapshot_every > 0)
+    snapshots = std::make_unique<LayerSnapshots>(m, corpus, cfg, c.batch, c.snapshot_every, snap_layers);
 
   const Out out{c.json ? stderr : stdout};
   const bool tty = !c.json && isatty(fileno(stdout));
@@ -246,7 +194,7 @@ int run_train(const TrainCli& c) {
   const auto start = last;
   int64_t last_epoch = 0;
   o.on_epoch = [&](const EpochInfo& e) {
-    if (c.snapshot_every > 0 && e.model == 0) snapshot(e);
+    if (snapshots && e.model == 0) snapshots->record(e);
     if (e.stopped && !c.quiet)
       out("{}Epoch {}: early stopping (the loss has not improved by more than {:g} for {} epochs).\n",
           tty ? "\r\033[K" : "", e.epoch + 1, c.early_stop_min_delta, c.early_stop);
@@ -272,22 +220,13 @@ int run_train(const TrainCli& c) {
   (void)start;
 
   // Predictions and attention over the whole corpus (the training model itself when it holds every sequence).
-  std::unique_ptr<ToyModel> eval;
-  ToyModel* view = &m;
-  if (c.batch != corpus.size()) {
-    eval = std::make_unique<ToyModel>(corpus, cfg, corpus.size());
-    NpzArrays w;
-    for (const auto& name : toy_weight_names()) w.push_back({name, m.weight(name).value()});
-    eval->set_weights(w);
-    view = eval.get();
-  }
+  const TrainedView tv = view_trained(m, corpus, cfg, c.batch, r, o, verdict_rules(c));
+  ToyModel* view = tv.view;
   const Tensor& act = view->model().output("activation").value();
   const Tensor& attn = view->model().output("AttnWts").value();
-  const float final_loss = view->loss().value().item();
-  const Verdict v = judge(corpus,
-                          decision_shares(corpus, cfg.loss, view->model().output("skipadd").value(), act),
-                          TrainingTrace{r.loss, r.final_lr, o.plateau, o.plateau_opts.min_lr}, verdict_rules(c));
-  const LossLevels levels = loss_levels(corpus);
+  const float final_loss = tv.final_loss;
+  const Verdict& v = tv.verdict;
+  const LossLevels& levels = tv.levels;
 
   if (!c.quiet) {
     for (int64_t s = 0; s < corpus.size(); ++s) {
@@ -301,25 +240,9 @@ int run_train(const TrainCli& c) {
   out("loss levels: {}\n", loss_levels_text(corpus, levels));
   out("{}", v.line(corpus));
 
-  if (!c.save_weights.empty()) {
-    NpzArrays w;
-    for (const auto& name : toy_weight_names()) w.push_back({name, m.weight(name).value()});
-    save_npz(c.save_weights, w);
-  }
+  if (!c.save_weights.empty()) save_npz(c.save_weights, toy_weights(m));
   NpzArrays dump = activation_arrays(view->model(), r.loss, r.lr, corpus.vocab);
-  if (!snap_epochs.empty()) {
-    // epochs [S] (1-based) and <layer>@epochs [S, N, ...].
-    const int64_t S = static_cast<int64_t>(snap_epochs.size());
-    std::vector<float> ep(snap_epochs.begin(), snap_epochs.end());
-    dump.push_back({"epochs", Tensor::from(Shape{S}, ep)});
-    if (!v.positions.empty())
-      dump.push_back({"share@epochs", Tensor::from(Shape{S, static_cast<int64_t>(v.positions.size())}, snap_share)});
-    for (size_t i = 0; i < snap_layers.size(); ++i) {
-      std::vector<int64_t> dims{S};
-      for (int64_t d : view->model().output(snap_layers[i]).shape().dims()) dims.push_back(d);
-      dump.push_back({snap_layers[i] + "@epochs", Tensor::from(Shape(dims), snap_data[i])});
-    }
-  }
+  if (snapshots) snapshots->append_to(dump, view->model(), v.positions.size());
   if (c.dump_grads) {
     // One forward + backward of the evaluation model (the whole corpus at the final weights, after the last update).
     Model& em = view->model();
@@ -342,63 +265,17 @@ int run_train(const TrainCli& c) {
     for (const auto& name : toy_weight_names()) dump.push_back({"grad/param/" + name, view->weight(name).grad().to(Device::CPU)});
   }
   if (!c.dump_activations.empty()) save_npz(c.dump_activations, dump);
-  if (!c.out_dir.empty() || !c.report.empty()) {
-    RunRecord rec;
-    rec.config = training_settings(c);
-    rec.config["H"] = c.H;
-    rec.config["seed"] = c.seed;
-    rec.config["epochs"] = c.epochs;
-    rec.config["corpus"] = c.corpus.empty() ? std::string("notebook") : c.corpus;
-    rec.config["init_weights"] = c.init_weights.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.init_weights);
-    rec.corpus = corpus;
-    rec.loss = r.loss;
-    rec.lr = r.lr;
-    rec.reductions = r.reductions;
-    rec.final_loss = final_loss;
-    rec.final_lr = r.final_lr;
-    rec.config["solved_share"] = c.solved_share;
-    rec.verdict = v;
-    rec.levels = levels;
-    rec.stopped_early = r.stopped_early;
-    rec.attn_the_to_subject = attention_to_evidence(corpus, attn);
-    rec.params = m.model().param_count();
-    rec.us_per_step = r.us_per_step;
-    rec.activation = act.to(Device::CPU);
-    rec.attn = attn.to(Device::CPU);
-    for (const char* name : {"dot", "lambda", "Voutput", "skipadd"})
-      rec.layers.push_back({name, view->model().output(name).value().to(Device::CPU)});
-    for (auto& [k, t] : dump)
-      if (k == "epochs" || k == "AttnWts@epochs" || k == "activation@epochs" || k == "share@epochs")
-        rec.layers.push_back({k, t});
-    if (!c.out_dir.empty()) {
-      NpzArrays w;
-      for (const auto& name : toy_weight_names()) w.push_back({name, m.weight(name).value()});
-      write_run_dir(c.out_dir, rec, w, dump);
-    }
-    if (!c.report.empty()) write_file_atomic(c.report, run_report_html(rec));
-  }
-  if (c.json) {
-    nlohmann::json j;
-    j["final_loss"] = final_loss;
-    j["epochs"] = r.loss.size();
-    j["final_lr"] = r.final_lr;
-    j["outcome"] = outcome_name(v.outcome);
-    j["solved"] = v.solved();
-    j["share"] = std::isnan(v.share) ? nlohmann::json(nullptr) : nlohmann::json(v.share);
-    j["verdict"] = v.json(corpus);
-    j["loss_floor"] = levels.floor;
-    j["loss_undecided"] = levels.undecided;
-    j["stopped_early"] = r.stopped_early;
-    j["us_per_step"] = r.us_per_step;
-    j["params"] = m.model().param_count();
-    j["H"] = c.H;
-    j["seed"] = c.seed;
-    j["loss_kind"] = c.loss;
-    j["optimizer"] = c.optimizer;
-    j["device"] = c.device;
-    j["lr_reductions"] = r.reductions;
-    std::printf("%s\n", j.dump().c_str());
-  }
+  nlohmann::json config = training_settings(c);
+  config["H"] = c.H;
+  config["seed"] = c.seed;
+  config["epochs"] = c.epochs;
+  config["corpus"] = c.corpus.empty() ? std::string("notebook") : c.corpus;
+  config["init_weights"] = c.init_weights.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.init_weights);
+  config["solved_share"] = c.solved_share;
+  const RunRecord rec = make_run_record(std::move(config), corpus, m, tv, r, dump);
+  if (!c.out_dir.empty()) write_run_dir(c.out_dir, rec, toy_weights(m), dump);
+  if (!c.report.empty()) write_file_atomic(c.report, run_report_html(rec));
+  if (c.json) std::printf("%s\n", train_result_json(rec).dump().c_str());
   return 0;
 }
 
@@ -407,10 +284,7 @@ int run_train(const TrainCli& c) {
 Runner add_train(CLI::App& app) {
   auto c = std::make_shared<TrainCli>();
   CLI::App* s = app.add_subcommand("train", "train the notebook's toy attention model (defaults = the notebook)");
-  s->add_option("--H", c->H, "attention head size (the notebook sweeps 10, 20, 40)")
-      ->check(int_in(1, int64_t{1} << 30))
-      ->capture_default_str();
-  s->add_option("--seed", c->seed, "weight initialization seed, 0 .. 2^64-1")->check(seed_value())->capture_default_str();
+  add_model_flags(s, c->H, c->seed);
   add_training_flags(s, *c);
   s->add_flag("--quiet", c->quiet, "no summary, progress or tables: the final line and the verdict only");
   s->add_flag("--json", c->json, "print one JSON object on stdout (everything else goes to stderr)");
@@ -435,10 +309,7 @@ Runner add_train(CLI::App& app) {
   s->add_option("--resume", c->resume,
                  "continue the run checkpointed in DIR to --epochs (same settings; keeps checkpointing into DIR)")
       ->check(non_empty_path());
-  s->add_option("--snapshot-every", c->snapshot_every,
-                 "record --snapshot-layers at epoch 1, every N epochs and the last into the activation dump")
-      ->check(int_in(0, kMaxSteps));
-  s->add_option("--snapshot-layers", c->snapshot_layers, "comma-separated layers to snapshot")->capture_default_str();
+  add_snapshot_flags(s, c->snapshot_every, c->snapshot_layers);
   s->add_flag("--dump-grads", c->dump_grads,
               "add grad/<layer> (d loss / d layer output) and grad/param/<name> at the final weights to the dump");
   return [c] { return run_train(*c); };

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/flag_checks.h"
+#include "apps/lib/sweep.h"
 #include "apps/lib/train.h"
 #include "apps/lib/verdict.h"
 #include <string>
@@ -73,6 +74,27 @@ inline nlohmann::json training_settings(const TrainingFlags& f) {
     j["early_stop_min_delta"] = f.early_stop_min_delta;
   }
   return j;
+}
+
+// The sweep settings these flags decide (the head sizes and seeds are the caller's; corpus_source: "notebook" or
+// the --corpus path).
+inline SweepConfig sweep_config(const TrainingFlags& f) {
+  SweepConfig c;
+  c.epochs = f.epochs;
+  c.batch = f.batch;
+  c.optimizer = f.optimizer;
+  c.lr = f.lr;
+  c.momentum = f.momentum;
+  c.nesterov = f.nesterov;
+  c.plateau = !f.no_plateau;
+  c.plateau_opts = f.plateau_options();
+  c.loss = f.loss;
+  c.device = f.device;
+  c.step = f.step;
+  c.early_stop = EarlyStopOptions{f.early_stop, f.early_stop_min_delta};
+  c.solved_share = f.solved_share;
+  c.corpus_source = f.corpus.empty() ? "notebook" : f.corpus;
+  return c;
 }
 
 // The verdict's rules from the flags.
@@ -151,6 +173,32 @@ inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string&
       ->check(finite_in(0.5, 1.0))
       ->capture_default_str();
   s->footer(kOutcomeRules);
+}
+
+// `train`'s own flags that decide a run (--H, --seed) and its snapshot flags; `sweep`'s grid flags. The commands
+// and the Python module (python/module.cpp) bind them through these, so both refuse a value with the same words.
+inline void add_model_flags(CLI::App* s, int64_t& H, uint64_t& seed) {
+  s->add_option("--H", H, "attention head size (the notebook sweeps 10, 20, 40)")
+      ->check(int_in(1, int64_t{1} << 30))
+      ->capture_default_str();
+  s->add_option("--seed", seed, "weight initialization seed, 0 .. 2^64-1")->check(seed_value())->capture_default_str();
+}
+inline void add_snapshot_flags(CLI::App* s, int64_t& every, std::string& layers) {
+  s->add_option("--snapshot-every", every,
+                "record --snapshot-layers at epoch 1, every N epochs and the last into the activation dump")
+      ->check(int_in(0, kMaxSteps));
+  s->add_option("--snapshot-layers", layers, "comma-separated layers to snapshot")->capture_default_str();
+}
+inline void add_grid_flags(CLI::App* s, std::string& hs, int64_t& seeds, uint64_t& seed_start, int& jobs,
+                           std::string& shard) {
+  s->add_option("--H", hs, "comma-separated head sizes")->capture_default_str();
+  s->add_option("--seeds", seeds, "seeds per H, >= 1")->check(int_in(1, int64_t{1} << 40))->capture_default_str();
+  s->add_option("--seed-start", seed_start, "first seed (seeds seed-start .. seed-start+seeds-1 must stay below 2^64)")
+      ->check(seed_value())
+      ->capture_default_str();
+  s->add_option("--jobs", jobs, "parallel runs (0: one per core)")->check(int_in(0, 4096))->capture_default_str();
+  s->add_option("--shard", shard, "run only slice i of n of the grid (grid point k goes to shard k % n + 1)")
+      ->capture_default_str();
 }
 
 }  // namespace toy::app

@@ -287,7 +287,8 @@ float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn) {
 namespace {
 
 // Train a stack of runs with the same H (one ToyModel holding every seed) and evaluate each model.
-std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c, const std::vector<RunSpec>& runs) {
+std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c, const std::vector<RunSpec>& runs,
+                                   const std::atomic<bool>* cancel) {
   const auto t0 = std::chrono::steady_clock::now();
   ToyConfig cfg;
   cfg.H = runs.front().H;
@@ -296,7 +297,12 @@ std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c
   std::vector<uint64_t> seeds;
   for (const RunSpec& r : runs) seeds.push_back(r.seed);
   ToyModel m(corpus, cfg, c.batch, seeds);
-  std::vector<TrainResult> tr = train_models(m, corpus, train_options(c));
+  TrainOptions o = train_options(c);
+  if (cancel)
+    o.on_epoch = [cancel](const EpochInfo&) {
+      if (cancel->load(std::memory_order_relaxed)) fail("sweep: stopped");
+    };
+  std::vector<TrainResult> tr = train_models(m, corpus, o);
   // Evaluate over the whole corpus, as `train` does: the weights do not depend on the batch size.
   std::unique_ptr<ToyModel> eval;
   ToyModel* view = &m;
@@ -337,7 +343,7 @@ std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c
 }  // namespace
 
 std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c, const std::vector<RunSpec>& runs,
-                                  int jobs, const RunDone& on_done, int64_t max_stack) {
+                                  int jobs, const RunDone& on_done, int64_t max_stack, const std::atomic<bool>* cancel) {
   std::vector<RunResult> out(runs.size());
   if (runs.empty()) return out;
   const bool cuda = c.device == "cuda";
@@ -371,7 +377,7 @@ std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c,
       try {
         std::vector<RunSpec> specs;
         for (size_t i : stacks[k]) specs.push_back(runs[i]);
-        std::vector<RunResult> rs = train_stack(corpus, c, specs);
+        std::vector<RunResult> rs = train_stack(corpus, c, specs, cancel);
         std::lock_guard<std::mutex> lock(mu);
         for (size_t j = 0; j < rs.size(); ++j) {
           out[stacks[k][j]] = rs[j];

@@ -2,6 +2,7 @@
 // per-run trainer, behind one function that a batched trainer can replace), the per-H statistics, and the sweep
 // directory (sweep.json, runs.csv, summary.csv, timing.csv, report.html, two SVG plots) with merging of shards.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -83,10 +84,13 @@ float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn);
 // are trained as stacks of independent models (ToyModel with seeds: one graph step serves the whole stack, and
 // every model gets exactly the numbers it gets alone), the stacks spread over a pool of `jobs` threads.
 // On CUDA each H is one stack (one graph replay per step for all its seeds) and the stacks go one at a time.
-// max_stack bounds the models per stack (0 = as large as the thread count allows).
+// max_stack bounds the models per stack (0 = as large as the thread count allows). `cancel`, when given and set
+// (from another thread: the Python module's Ctrl-C), ends every stack after its current epoch and train_runs throws
+// toy::Error("sweep: stopped").
 using RunDone = std::function<void(const RunResult& r, int64_t done, int64_t total)>;
 std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c, const std::vector<RunSpec>& runs,
-                                  int jobs, const RunDone& on_done = {}, int64_t max_stack = 0);
+                                  int jobs, const RunDone& on_done = {}, int64_t max_stack = 0,
+                                  const std::atomic<bool>* cancel = nullptr);
 
 // Wilson score interval for k successes of n at the given z (95%: 1.959964); n == 0 gives [0, 1].
 struct Interval {

@@ -1,0 +1,167 @@
+// One `toyformer train` run as library calls (see train_run.h).
+#include "apps/lib/train_run.h"
+
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "apps/lib/sweep.h"
+#include "core/error.h"
+
+namespace toy {
+
+void check_head_and_epochs(int64_t H, int64_t epochs) {
+  TOY_CHECK(H > 0, "--H must be positive, got {}", H);
+  TOY_CHECK(epochs >= 0, "--epochs must be >= 0, got {}", epochs);
+}
+
+void check_batch(int64_t batch, const ToyCorpus& corpus) {
+  TOY_CHECK(batch > 0 && corpus.size() % batch == 0, "--batch {} must divide the number of sequences ({})", batch,
+            corpus.size());
+}
+
+void check_optimizer(ToyModel& m, const TrainOptions& o) {
+  (void)make_toy_optimizer(m, o);
+  if (o.plateau) {
+    SGD probe(m.model().params());
+    ReduceLROnPlateau check(probe, o.plateau_opts);
+  }
+}
+
+NpzArrays toy_weights(ToyModel& m) {
+  NpzArrays w;
+  for (const auto& name : toy_weight_names()) w.push_back({name, m.weight(name).value()});
+  return w;
+}
+
+std::vector<std::string> parse_snapshot_layers(const std::string& csv) {
+  std::vector<std::string> layers;
+  size_t i = 0;
+  while (i <= csv.size()) {
+    size_t j = csv.find(',', i);
+    if (j == std::string::npos) j = csv.size();
+    if (j > i) layers.push_back(csv.substr(i, j - i));
+    i = j + 1;
+  }
+  TOY_CHECK(!layers.empty(), "--snapshot-layers: no layer named");
+  const auto& known = toy_layer_names();
+  for (const auto& l : layers)
+    TOY_CHECK(std::find(known.begin(), known.end(), l) != known.end(),
+              "--snapshot-layers: unknown layer '{}' (known: {})", l, fmt::join(known, ", "));
+  TOY_CHECK(std::set<std::string>(layers.begin(), layers.end()).size() == layers.size(),
+            "--snapshot-layers: a layer is named twice");
+  return layers;
+}
+
+LayerSnapshots::LayerSnapshots(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
+                               int64_t every, std::vector<std::string> layers)
+    : m_(m), corpus_(corpus), loss_(cfg.loss), every_(every), layers_(std::move(layers)), data_(layers_.size()) {
+  if (batch != corpus.size()) eval_ = std::make_unique<ToyModel>(corpus, cfg, corpus.size());
+}
+
+void LayerSnapshots::record(const EpochInfo& e) {
+  const int64_t k = e.epoch + 1;  // 1-based, as Keras prints "Epoch k/N"
+  const bool take = first_ || k % every_ == 0 || k == e.epochs;
+  first_ = false;
+  if (!take) return;
+  ToyModel* src = &m_;
+  if (eval_) {
+    eval_->set_weights(toy_weights(m_));  // runs the forward pass
+    src = eval_.get();
+  }
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    std::vector<float> v = src->model().output(layers_[i]).value().to_vector();
+    data_[i].insert(data_[i].end(), v.begin(), v.end());
+  }
+  for (const PositionShare& p : decision_shares(corpus_, loss_, src->model().output("skipadd").value(),
+                                                src->model().output("activation").value()))
+    share_.push_back(static_cast<float>(p.share));
+  epochs_.push_back(k);
+}
+
+void LayerSnapshots::append_to(NpzArrays& dump, const Model& view, size_t judged) const {
+  if (epochs_.empty()) return;
+  const int64_t S = static_cast<int64_t>(epochs_.size());
+  std::vector<float> ep(epochs_.begin(), epochs_.end());
+  dump.push_back({"epochs", Tensor::from(Shape{S}, ep)});
+  if (judged > 0) dump.push_back({"share@epochs", Tensor::from(Shape{S, static_cast<int64_t>(judged)}, share_)});
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    std::vector<int64_t> dims{S};
+    for (int64_t d : view.output(layers_[i]).shape().dims()) dims.push_back(d);
+    dump.push_back({layers_[i] + "@epochs", Tensor::from(Shape(dims), data_[i])});
+  }
+}
+
+TrainedView view_trained(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
+                         const TrainResult& r, const TrainOptions& o, const VerdictRules& rules) {
+  TrainedView v;
+  v.view = &m;
+  if (batch != corpus.size()) {
+    v.eval = std::make_unique<ToyModel>(corpus, cfg, corpus.size());
+    v.eval->set_weights(toy_weights(m));
+    v.view = v.eval.get();
+  }
+  const Model& vm = v.view->model();
+  v.final_loss = v.view->loss().value().item();
+  v.verdict = judge(corpus,
+                    decision_shares(corpus, cfg.loss, vm.output("skipadd").value(), vm.output("activation").value()),
+                    TrainingTrace{r.loss, r.final_lr, o.plateau, o.plateau_opts.min_lr}, rules);
+  v.levels = loss_levels(corpus);
+  return v;
+}
+
+RunRecord make_run_record(nlohmann::json config, const ToyCorpus& corpus, ToyModel& m, const TrainedView& v,
+                          const TrainResult& r, const NpzArrays& dump) {
+  const Model& vm = v.view->model();
+  const Tensor& attn = vm.output("AttnWts").value();
+  RunRecord rec;
+  rec.config = std::move(config);
+  rec.corpus = corpus;
+  rec.loss = r.loss;
+  rec.lr = r.lr;
+  rec.reductions = r.reductions;
+  rec.final_loss = v.final_loss;
+  rec.final_lr = r.final_lr;
+  rec.verdict = v.verdict;
+  rec.levels = v.levels;
+  rec.stopped_early = r.stopped_early;
+  rec.attn_the_to_subject = attention_to_evidence(corpus, attn);
+  rec.params = m.model().param_count();
+  rec.us_per_step = r.us_per_step;
+  rec.activation = vm.output("activation").value().to(Device::CPU);
+  rec.attn = attn.to(Device::CPU);
+  for (const char* name : {"dot", "lambda", "Voutput", "skipadd"})
+    rec.layers.push_back({name, vm.output(name).value().to(Device::CPU)});
+  for (auto& [k, t] : dump)
+    if (k == "epochs" || k == "AttnWts@epochs" || k == "activation@epochs" || k == "share@epochs")
+      rec.layers.push_back({k, t});
+  return rec;
+}
+
+nlohmann::json train_result_json(const RunRecord& rec) {
+  const Verdict& v = rec.verdict;
+  nlohmann::json j;
+  j["final_loss"] = rec.final_loss;
+  j["epochs"] = rec.loss.size();
+  j["final_lr"] = rec.final_lr;
+  j["outcome"] = outcome_name(v.outcome);
+  j["solved"] = v.solved();
+  j["share"] = std::isnan(v.share) ? nlohmann::json(nullptr) : nlohmann::json(v.share);
+  j["verdict"] = v.json(rec.corpus);
+  j["loss_floor"] = rec.levels.floor;
+  j["loss_undecided"] = rec.levels.undecided;
+  j["stopped_early"] = rec.stopped_early;
+  j["us_per_step"] = rec.us_per_step;
+  j["params"] = rec.params;
+  j["H"] = rec.config.at("H");
+  j["seed"] = rec.config.at("seed");
+  j["loss_kind"] = rec.config.at("loss");
+  j["optimizer"] = rec.config.at("optimizer");
+  j["device"] = rec.config.at("device");
+  j["lr_reductions"] = rec.reductions;
+  return j;
+}
+
+}  // namespace toy

@@ -1,0 +1,71 @@
+// One `toyformer train` run as library calls, shared by the command (apps/cmd_train.cpp adds the flags, the printing,
+// checkpoints and gradients) and the Python module (python/): the checks, layer snapshots during training, the
+// whole-corpus view after training with its verdict, the activation dump and the run record, and train --json.
+#pragma once
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "apps/lib/report.h"
+#include "apps/lib/train.h"
+#include "apps/lib/verdict.h"
+
+namespace toy {
+
+// `train`'s checks, with its messages (they name the flags): --H > 0 and --epochs >= 0 (before the corpus is read),
+// --batch divides the number of sequences (after), and the optimizer and plateau settings on the built model.
+void check_head_and_epochs(int64_t H, int64_t epochs);
+void check_batch(int64_t batch, const ToyCorpus& corpus);
+void check_optimizer(ToyModel& m, const TrainOptions& o);
+
+// The five weight arrays of a (single) model, Keras layout, in toy_weight_names() order.
+NpzArrays toy_weights(ToyModel& m);
+
+// "AttnWts,activation" -> the layers to snapshot; errors name --snapshot-layers (unknown or repeated layer).
+std::vector<std::string> parse_snapshot_layers(const std::string& csv);
+
+// Layers recorded during training (train --snapshot-every N): at the first epoch of this process, every N-th epoch
+// (1-based) and the last, with the judged positions' decision shares. With batch < corpus size the training forward
+// pass holds one batch, so the whole corpus goes through an evaluation model at the weights after the epoch.
+class LayerSnapshots {
+ public:
+  LayerSnapshots(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch, int64_t every,
+                 std::vector<std::string> layers);
+  void record(const EpochInfo& e);  // from TrainOptions::on_epoch (model 0)
+  // epochs [S] (1-based), share@epochs [S, J] (when the corpus has judged positions) and <layer>@epochs
+  // [S, N, ...] appended to an activation dump; nothing when no snapshot was taken.
+  void append_to(NpzArrays& dump, const Model& view, size_t judged) const;
+
+ private:
+  ToyModel& m_;
+  const ToyCorpus& corpus_;
+  LossKind loss_;
+  int64_t every_;
+  std::vector<std::string> layers_;
+  std::unique_ptr<ToyModel> eval_;
+  bool first_ = true;
+  std::vector<int64_t> epochs_;
+  std::vector<std::vector<float>> data_;
+  std::vector<float> share_;  // [S, J]
+};
+
+// A trained model seen over the whole corpus (the training model itself when it holds every sequence, else an
+// evaluation model at its final weights), with the final loss, the verdict and the corpus' loss levels.
+struct TrainedView {
+  std::unique_ptr<ToyModel> eval;
+  ToyModel* view = nullptr;
+  float final_loss = 0;
+  Verdict verdict;
+  LossLevels levels;
+};
+TrainedView view_trained(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
+                         const TrainResult& r, const TrainOptions& o, const VerdictRules& rules);
+
+// The record `train --out` / `--report` writes (config: the settings that decide the numbers, as run.json has them).
+RunRecord make_run_record(nlohmann::json config, const ToyCorpus& corpus, ToyModel& m, const TrainedView& v,
+                          const TrainResult& r, const NpzArrays& dump);
+// The object `train --json` prints.
+nlohmann::json train_result_json(const RunRecord& rec);
+
+}  // namespace toy
