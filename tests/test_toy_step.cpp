@@ -5,6 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <limits>
+
+#include <algorithm>
 #include <cmath>
 
 #include "apps/lib/train.h"
@@ -176,10 +179,28 @@ TEST_CASE("toy_step: the result does not depend on how many threads run the phas
   ToyModel ref(c, cfg, 3, {1, 2}), team(c, cfg, 3, {1, 2});
   ref.forward_backward(true);
   const ToyStepArgs& a = team.step_args();
-  for (int threads : {2, 3, 32, 100, 256})
+  // Every buffer the step writes starts as NaN each time: a phase that reads an element before the phase that
+  // writes it has run (a missing barrier) then fails, instead of reading the previous run's correct value.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto poison = [&] {
+    for (const auto& name : toy_layer_names())
+      if (name != "Xseqids" && name != "PosInput") {
+        Tensor& t = team.model().output(name).value();
+        std::fill(t.data(), t.data() + t.numel(), nan);
+      }
+    Tensor& loss = team.loss().value();
+    std::fill(loss.data(), loss.data() + loss.numel(), nan);
+    for (const auto& name : toy_weight_names()) {
+      Tensor& g = team.weight(name).grad();
+      std::fill(g.data(), g.data() + g.numel(), nan);
+    }
+    std::fill(a.scratch, a.scratch + a.models * toystep::scratch_per_model(a.B, a.T, a.V, a.H), nan);
+  };
+  for (int threads : {1, 2, 3, 32, 100, 256})
     for (bool reverse : {false, true}) {
       CAPTURE(threads);
       CAPTURE(reverse);
+      poison();
       // A barrier between phases, as __syncthreads: every simulated thread runs the phase before the next starts.
       for (int m = 0; m < a.models; ++m)
         toystep::model_step(a, m, [&](auto&& phase) {
