@@ -95,12 +95,11 @@ void Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& st
 SGD::SGD(std::vector<Var> params, SGDOptions o, int64_t groups)
     : Optimizer(std::move(params), o.lr, "SGD", groups), o_(o) {
   TOY_CHECK(o.momentum >= 0 && o.momentum < 1, "SGD: momentum must be in [0, 1), got {}", o.momentum);
-  if (o_.momentum != 0.0f)
-    for (size_t i = 0; i < params_.size(); ++i) slot(i, "momentum");
+  for (size_t i = 0; i < params_.size(); ++i) momentum_.push_back(o_.momentum != 0.0f ? slot(i, "momentum").data() : nullptr);
 }
 
 void SGD::update(size_t i, Var& p) {
-  float* m = o_.momentum != 0.0f ? slot(i, "momentum").data() : nullptr;
+  float* m = momentum_[i];
   backend(p.device()).sgd_update(p.value().data(), p.grad().data(), m, p.value().numel(), lr_ptr(), group_size(i),
                                  o_.momentum, o_.nesterov);
 }
@@ -108,27 +107,26 @@ void SGD::update(size_t i, Var& p) {
 RMSprop::RMSprop(std::vector<Var> params, RMSpropOptions o, int64_t groups)
     : Optimizer(std::move(params), o.lr, "RMSprop", groups), o_(o) {
   for (size_t i = 0; i < params_.size(); ++i) {
-    slot(i, "rms");
-    if (o_.momentum != 0.0f) slot(i, "momentum");
+    rms_.push_back(slot(i, "rms").data());
+    momentum_.push_back(o_.momentum != 0.0f ? slot(i, "momentum").data() : nullptr);
   }
 }
 
 void RMSprop::update(size_t i, Var& p) {
-  float* mom = o_.momentum != 0.0f ? slot(i, "momentum").data() : nullptr;
-  backend(p.device()).rmsprop_update(p.value().data(), p.grad().data(), slot(i, "rms").data(), mom,
+  backend(p.device()).rmsprop_update(p.value().data(), p.grad().data(), rms_[i], momentum_[i],
                                      p.value().numel(), lr_ptr(), group_size(i), o_.rho, o_.momentum, o_.epsilon);
 }
 
 Adam::Adam(std::vector<Var> params, AdamOptions o, int64_t groups)
     : Optimizer(std::move(params), o.lr, "Adam", groups), o_(o) {
   for (size_t i = 0; i < params_.size(); ++i) {
-    slot(i, "m");
-    slot(i, "v");
+    m_.push_back(slot(i, "m").data());
+    v_.push_back(slot(i, "v").data());
   }
 }
 
 void Adam::update(size_t i, Var& p) {
-  backend(p.device()).adam_update(p.value().data(), p.grad().data(), slot(i, "m").data(), slot(i, "v").data(),
+  backend(p.device()).adam_update(p.value().data(), p.grad().data(), m_[i], v_[i],
                                   p.value().numel(), lr_ptr(), group_size(i), step_ptr(), o_.beta1, o_.beta2,
                                   o_.epsilon);
 }

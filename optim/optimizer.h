@@ -1,6 +1,6 @@
 // Optimizers with Keras 2.10 (legacy OptimizerV2) semantics. The learning rate and step counter live in tensors on
 // the parameters' device, so a captured CUDA graph sees schedule changes. State tensors are allocated once, at
-// construction: step() never allocates.
+// construction, and each optimizer keeps their device pointers: step() never allocates (no name lookups either).
 // groups > 1: every parameter stacks `groups` independent models on its leading axis, and each model has its own
 // learning rate (lr(g), set_lr(g, ...)), e.g. for a sweep trained as one batch of models.
 #pragma once
@@ -35,7 +35,8 @@ class Optimizer {
 
  protected:
   virtual void update(size_t i, Var& p) = 0;
-  // A zero state tensor shaped like parameter i, registered under "<param>/<slot>".
+  // A zero state tensor shaped like parameter i, registered under "<param>/<slot>" (construction only: it looks the
+  // name up, which allocates).
   Tensor& slot(size_t i, const std::string& slot);
   const float* lr_ptr() const { return lr_t_.data(); }
   // Elements of parameter i that share one learning rate.
@@ -64,6 +65,7 @@ class SGD : public Optimizer {
 
  private:
   SGDOptions o_;
+  std::vector<float*> momentum_;  // per parameter (null without momentum)
 };
 
 struct RMSpropOptions {
@@ -78,6 +80,7 @@ class RMSprop : public Optimizer {
 
  private:
   RMSpropOptions o_;
+  std::vector<float*> rms_, momentum_;  // per parameter (momentum_: null without momentum)
 };
 
 struct AdamOptions {
@@ -92,6 +95,7 @@ class Adam : public Optimizer {
 
  private:
   AdamOptions o_;
+  std::vector<float*> m_, v_;  // per parameter
 };
 
 // "sgd" | "rmsprop" | "adam" with a learning rate (negative = the optimizer's Keras default) and SGD momentum.

@@ -1,6 +1,6 @@
-// Sweeps over head size H and seeds: the (H, seed) grid and its shards, training every run (a thread pool over the
-// per-run trainer, behind one function that a batched trainer can replace), the per-H statistics, and the sweep
-// directory (sweep.json, runs.csv, summary.csv, timing.csv, report.html, two SVG plots) with merging of shards.
+// Sweeps over head size H and seeds: the (H, seed) grid and its shards, training every run (the seeds of an H as
+// stacks of models, spread over a thread pool), the per-H outcome statistics, and the sweep directory (sweep.json,
+// runs.csv, summary.csv, timing.csv, report.html, two SVG plots) with merging of shards.
 #pragma once
 #include <atomic>
 #include <cstdint>

@@ -106,7 +106,7 @@ TrainResult train(ToyModel& model, const ToyCorpus& corpus, const TrainOptions& 
 // Train every model of a stack at once (one result per model; each has its own lr and plateau state).
 std::vector<TrainResult> train_models(ToyModel& model, const ToyCorpus& corpus, const TrainOptions& opts);
 
-// A model ready for training (and its optimizer), from the options.
+// The optimizer the options ask for over the model's weights (one learning-rate group per stacked model).
 std::unique_ptr<Optimizer> make_toy_optimizer(ToyModel& m, const TrainOptions& opts);
 
 // Labelled tables, 3 decimals: predictions (rows "0 <ST>", columns the words) and attention weights.

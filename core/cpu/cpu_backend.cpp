@@ -21,8 +21,8 @@ using MutMap = Eigen::Map<RowMat>;
 // Products this small are faster as coefficient-wise loops than through Eigen's blocked GEMM.
 constexpr int64_t kLazyProductLimit = 64 * 64 * 64;
 // Below this many multiply-adds (and with alpha = 1, beta in {0, 1}, which is all the engine uses) a direct loop
-// beats Eigen's runtime-size dispatch: the toy model's products (10x7x20 and smaller) spent ~77% of a training
-// step in Eigen's product setup (callgrind, H=20: 8.1 -> see README for the measured step time).
+// beats Eigen's runtime-size dispatch: small models' products (10x7x20 and smaller) spent ~77% of a training step
+// in Eigen's product setup (callgrind).
 constexpr int64_t kDirectGemmLimit = 16 * 16 * 16;
 
 // C (+)= op(A) · op(B) for tiny matrices, row-major. Every element's sum runs in a fixed order, so results are
