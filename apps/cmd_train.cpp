@@ -51,7 +51,8 @@ nlohmann::json run_settings(const TrainCli& c, const ToyCorpus& corpus) {
     for (int64_t id : seq) s += (s.empty() ? "" : " ") + corpus.vocab[static_cast<size_t>(id)];
     sentences.push_back(s);
   }
-  nlohmann::json j = training_settings(c);
+  nlohmann::json j = c.settings();
+  j.erase("epochs");  // a resume may extend them
   j["H"] = c.H;
   j["seed"] = c.seed;
   j["corpus"] = sentences;
@@ -106,7 +107,7 @@ int run_train(const TrainCli& c) {
     if (!path.empty()) check_output_file(path, flag);
   if (!c.out_dir.empty()) prepare_output_dir(c.out_dir, "--out", c.force);
 
-  TrainOptions o = c.train_options();
+  TrainOptions o = train_options(c);
   // Validate the optimizer and plateau settings before printing anything.
   check_optimizer(m, o);
 
@@ -200,7 +201,7 @@ int run_train(const TrainCli& c) {
           tty ? "\r\033[K" : "", e.epoch + 1, c.early_stop_min_delta, c.early_stop);
     if (e.reduced && !c.quiet)
       out("{}Epoch {}: ReduceLROnPlateau reducing learning rate to {}.\n", tty ? "\r\033[K" : "", e.epoch + 1,
-          std::max(static_cast<double>(e.lr) * o.plateau_opts.factor, o.plateau_opts.min_lr));
+          std::max(static_cast<double>(e.lr) * o.plateau_factor, o.min_lr));
     if (c.quiet || ((e.epoch & 255) != 255 && e.epoch + 1 != e.epochs && !e.stopped)) return;
     auto now = std::chrono::steady_clock::now();
     double dt = std::chrono::duration<double>(now - last).count();
@@ -265,7 +266,7 @@ int run_train(const TrainCli& c) {
     for (const auto& name : toy_weight_names()) dump.push_back({"grad/param/" + name, view->weight(name).grad().to(Device::CPU)});
   }
   if (!c.dump_activations.empty()) save_npz(c.dump_activations, dump);
-  nlohmann::json config = training_settings(c);
+  nlohmann::json config = c.settings();
   config["H"] = c.H;
   config["seed"] = c.seed;
   config["epochs"] = c.epochs;

@@ -20,78 +20,20 @@ namespace toy::app {
 
 constexpr int64_t kMaxSteps = int64_t{1} << 24;
 
-struct TrainingFlags {
-  int64_t epochs = 5020, batch = 2;
-  std::string optimizer = "sgd", loss = "keras", device = "cpu", step = "auto", corpus;
-  float lr = -1, momentum = 0;  // lr < 0: the optimizer's Keras default
-  bool nesterov = false, no_plateau = false;
-  double plateau_factor = 0.2, min_lr = 1e-4, min_delta = 1e-4;
-  int64_t plateau_patience = 10, cooldown = 0;
-  int64_t early_stop = -1;  // EarlyStopping patience; < 0: off
-  double early_stop_min_delta = 0;
+// What `train` and `sweep` read from the training flags: the settings that decide the numbers (one struct,
+// apps/lib/settings.h, that run.json, checkpoints, sweep.json and the Python module share), the corpus and the
+// verdict's threshold.
+struct TrainingFlags : TrainSettings {
+  std::string corpus;         // --corpus FILE ("" = the notebook's two sentences)
   double solved_share = 0.9;  // the verdict's threshold (decides the outcome, not the numbers)
-
-  PlateauOptions plateau_options() const {
-    return PlateauOptions{plateau_factor, plateau_patience, min_lr, min_delta, cooldown};
-  }
-  // The training loop's options these flags decide (callbacks, checkpoints and schedules are the caller's).
-  TrainOptions train_options() const {
-    TrainOptions o;
-    o.epochs = epochs;
-    o.batch = batch;
-    o.optimizer = optimizer;
-    o.lr = lr;
-    o.momentum = momentum;
-    o.nesterov = nesterov;
-    o.plateau = !no_plateau;
-    o.plateau_opts = plateau_options();
-    o.step = parse_step_path(step);
-    o.early_stop = EarlyStopOptions{early_stop, early_stop_min_delta};
-    return o;
-  }
+  const TrainSettings& settings() const { return *this; }
 };
 
-// The flags that decide a run's numbers, as JSON (run.json, checkpoint settings, reports); --epochs and --corpus
-// are left to the caller (a resume may extend the epochs; the corpus is recorded as sentences or a path).
-inline nlohmann::json training_settings(const TrainingFlags& f) {
-  nlohmann::json j{{"batch", f.batch},
-          {"optimizer", f.optimizer},
-          {"lr", f.lr < 0 ? nlohmann::json(nullptr) : nlohmann::json(f.lr)},
-          {"momentum", f.momentum},
-          {"nesterov", f.nesterov},
-          {"plateau", !f.no_plateau},
-          {"plateau_factor", f.plateau_factor},
-          {"plateau_patience", f.plateau_patience},
-          {"min_lr", f.min_lr},
-          {"min_delta", f.min_delta},
-          {"cooldown", f.cooldown},
-          {"loss", f.loss},
-          {"device", f.device},
-          {"step", f.step}};
-  // Only when on, so that records written before early stopping existed still match (resume compares settings).
-  if (f.early_stop >= 0) {
-    j["early_stop"] = f.early_stop;
-    j["early_stop_min_delta"] = f.early_stop_min_delta;
-  }
-  return j;
-}
-
-// The sweep settings these flags decide (the head sizes and seeds are the caller's; corpus_source: "notebook" or
-// the --corpus path).
+// The sweep configuration these flags decide (the head sizes and seeds are the caller's; corpus_source: "notebook"
+// or the --corpus path).
 inline SweepConfig sweep_config(const TrainingFlags& f) {
   SweepConfig c;
-  c.epochs = f.epochs;
-  c.batch = f.batch;
-  c.optimizer = f.optimizer;
-  c.lr = f.lr;
-  c.momentum = f.momentum;
-  c.nesterov = f.nesterov;
-  c.plateau = !f.no_plateau;
-  c.plateau_opts = f.plateau_options();
-  c.loss = f.loss;
-  c.device = f.device;
-  c.step = f.step;
-  c.early_stop = EarlyStopOptions{f.early_stop, f.early_stop_min_delta};
+  static_cast<TrainSettings&>(c) = f.settings();
   c.solved_share = f.solved_share;
   c.corpus_source = f.corpus.empty() ? "notebook" : f.corpus;
   return c;
@@ -131,7 +73,7 @@ inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string&
       ->check(finite_in(0, 1, false, true))
       ->capture_default_str();
   s->add_flag("--nesterov", f.nesterov, "Nesterov momentum (sgd)");
-  s->add_flag("--no-plateau", f.no_plateau, "disable ReduceLROnPlateau");
+  s->add_flag("--no-plateau{false}", f.plateau, "disable ReduceLROnPlateau");
   s->add_option("--plateau-factor", f.plateau_factor, "ReduceLROnPlateau factor, in (0, 1)")
       ->check(finite_in(0, 1, true, true))
       ->capture_default_str();

@@ -157,7 +157,7 @@ std::shared_ptr<PyRun> train_run(const std::vector<std::string>& args,
         cfg.seed = c.seed;
         cfg.device = dev;
         ToyModel m(corpus, cfg, c.batch);
-        TrainOptions o = c.train_options();
+        TrainOptions o = train_options(c);
         check_optimizer(m, o);
         std::unique_ptr<LayerSnapshots> snapshots;
         if (c.snapshot_every > 0)
@@ -171,7 +171,7 @@ std::shared_ptr<PyRun> train_run(const std::vector<std::string>& args,
         const TrainedView tv = view_trained(m, corpus, cfg, c.batch, r, o, app::verdict_rules(c));
         out->dump = activation_arrays(tv.view->model(), r.loss, r.lr, corpus.vocab);
         if (snapshots) snapshots->append_to(out->dump, tv.view->model(), tv.verdict.positions.size());
-        nlohmann::json config = app::training_settings(c);
+        nlohmann::json config = c.settings();
         config["H"] = c.H;
         config["seed"] = c.seed;
         config["epochs"] = c.epochs;

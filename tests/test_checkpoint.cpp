@@ -38,9 +38,9 @@ TEST_CASE("checkpoint/resume: continuing from a checkpoint file is bit-identical
   o.epochs = 300;
   o.batch = 1;  // two shuffled steps per epoch: the RNG state matters
   o.momentum = 0.9f;
-  o.plateau_opts.min_delta = 1e-2;
-  o.plateau_opts.patience = 4;
-  o.plateau_opts.cooldown = 2;
+  o.min_delta = 1e-2;
+  o.plateau_patience = 4;
+  o.cooldown = 2;
   const std::vector<uint64_t> seeds{3, 4};
   std::vector<TrainCheckpoint> saved;
   Run full = run(o, seeds, nullptr, &saved);

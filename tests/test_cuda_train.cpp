@@ -60,9 +60,9 @@ TEST_CASE("parity/train: a CUDA graph replays to the same bits as eager launches
     TrainOptions o;
     o.epochs = 300;
     o.batch = 1;  // two steps per epoch: a batch upload between replays
-    o.step = path;
-    o.plateau_opts.patience = 3;
-    o.plateau_opts.min_delta = 2e-3;  // early reductions: lr changes between replays
+    o.step = step_path_name(path);
+    o.plateau_patience = 3;
+    o.min_delta = 2e-3;  // early reductions: lr changes between replays
     ToyModel eager = make(Device::CUDA, 1, {1, 2, 3}), graphed = make(Device::CUDA, 1, {1, 2, 3});
     o.cuda_graph = false;
     auto re = train_models(eager, c, o);
@@ -88,14 +88,14 @@ TEST_CASE("parity/train: on the GPU the fused step follows the graph path, and a
     o.plateau = false;
     o.optimizer = "adam";
     ToyModel fused = make(Device::CUDA, 2, {4, 5}, loss), graph = make(Device::CUDA, 2, {4, 5}, loss);
-    o.step = StepPath::Fused;
+    o.step = "fused";
     auto rf = train_models(fused, c, o);
-    o.step = StepPath::Graph;
+    o.step = "graph";
     auto rg = train_models(graph, c, o);
     for (size_t i = 0; i < rf.size(); ++i) CHECK(worst_loss_diff(rf[i], rg[i]) <= 1e-4);
     // The fused kernel gives each model its own block: model 1 of the stack is bit-identical to seed 5 alone.
     ToyModel alone = make(Device::CUDA, 2, {5}, loss);
-    o.step = StepPath::Fused;
+    o.step = "fused";
     TrainResult ra = train(alone, c, o);
     CHECK(ra.loss == rf[1].loss);
     for (const auto& name : toy_weight_names())

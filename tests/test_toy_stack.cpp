@@ -39,8 +39,8 @@ void check_stack_matches_singles(const ToyConfig& cfg, TrainOptions o, const std
 TEST_CASE("toy/stack: 4 models, SGD + an eager plateau, bit-identical to training each alone") {
   TrainOptions o;
   o.epochs = 400;
-  o.plateau_opts.min_delta = 2e-3;  // reductions happen early, and at different epochs for different seeds
-  o.plateau_opts.patience = 3;
+  o.min_delta = 2e-3;  // reductions happen early, and at different epochs for different seeds
+  o.plateau_patience = 3;
   ToyConfig cfg;
   check_stack_matches_singles(cfg, o, {1, 2, 3, 42});
 }

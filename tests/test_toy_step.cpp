@@ -101,13 +101,13 @@ TEST_CASE("toy_step: 300 epochs of SGD + plateau, and Adam mini-batches, train t
     o.epochs = 300;
     o.optimizer = optimizer;
     o.batch = std::string(optimizer) == "adam" ? 1 : 2;
-    o.plateau_opts.patience = 3;
-    o.plateau_opts.min_delta = 2e-3;
+    o.plateau_patience = 3;
+    o.min_delta = 2e-3;
     ToyConfig cfg;
     ToyModel graph(c, cfg, o.batch, {1, 2}), fused(c, cfg, o.batch, {1, 2});
-    o.step = StepPath::Graph;
+    o.step = "graph";
     auto rg = train_models(graph, c, o);
-    o.step = StepPath::Fused;
+    o.step = "fused";
     auto rf = train_models(fused, c, o);
     for (size_t i = 0; i < rg.size(); ++i) {
       CHECK(rg[i].loss == rf[i].loss);

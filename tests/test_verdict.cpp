@@ -260,7 +260,8 @@ TEST_CASE("early stop: training stops, and a stacked model that stops ends as it
   const ToyCorpus c = notebook_corpus();
   TrainOptions o;
   o.epochs = 3000;
-  o.early_stop = {.patience = 20, .min_delta = 1e-3};
+  o.early_stop = 20;
+  o.early_stop_min_delta = 1e-3;
   ToyConfig cfg;
   std::vector<uint64_t> seeds{1, 2, 3};
   ToyModel stack(c, cfg, 2, seeds);
@@ -290,7 +291,8 @@ TEST_CASE("early stop: a resumed run stops where the uninterrupted one does") {
   const ToyCorpus c = notebook_corpus();
   TrainOptions o;
   o.epochs = 3000;
-  o.early_stop = {.patience = 20, .min_delta = 1e-3};
+  o.early_stop = 20;
+  o.early_stop_min_delta = 1e-3;
   ToyConfig cfg;
   ToyModel whole(c, cfg, 2);
   const TrainResult full = train(whole, c, o);

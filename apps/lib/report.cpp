@@ -703,12 +703,11 @@ std::string sweep_report_html(const SweepData& d) {
       {"momentum", fmt::format("{:g}", c.momentum)},
       {"nesterov", c.nesterov ? "yes" : "no"},
       {"ReduceLROnPlateau", c.plateau ? fmt::format("factor {:g}, patience {}, min_lr {:g}, min_delta {:g}, cooldown {}",
-                                                    c.plateau_opts.factor, c.plateau_opts.patience,
-                                                    c.plateau_opts.min_lr, c.plateau_opts.min_delta,
-                                                    c.plateau_opts.cooldown)
+                                                    c.plateau_factor, c.plateau_patience, c.min_lr, c.min_delta,
+                                                    c.cooldown)
                                       : std::string("off")},
-      {"early stopping", c.early_stop.enabled() ? fmt::format("patience {}, min_delta {:g}", c.early_stop.patience,
-                                                              c.early_stop.min_delta)
+      {"early stopping", c.early_stop >= 0 ? fmt::format("patience {}, min_delta {:g}", c.early_stop,
+                                                         c.early_stop_min_delta)
                                                   : std::string("off")},
       {"solved share", fmt::format("{:g}", c.solved_share)},
       {"loss", c.loss},

@@ -28,21 +28,6 @@
 namespace toy {
 namespace {
 
-TrainOptions train_options(const SweepConfig& c) {
-  TrainOptions o;
-  o.epochs = c.epochs;
-  o.batch = c.batch;
-  o.optimizer = c.optimizer;
-  o.lr = c.lr;
-  o.momentum = c.momentum;
-  o.nesterov = c.nesterov;
-  o.plateau = c.plateau;
-  o.plateau_opts = c.plateau_opts;
-  o.step = parse_step_path(c.step);
-  o.early_stop = c.early_stop;
-  return o;
-}
-
 // Shortest text that reads back as the same float (CSV values round-trip exactly through merge).
 std::string fnum(float v) {
   if (std::isnan(v)) return "nan";
@@ -121,60 +106,25 @@ constexpr const char* kRunsHeader =
     "H,seed,final_loss,final_lr,outcome,share,solved,attn_the_to_subject,epochs,lr_reductions";
 constexpr const char* kTimingHeader = "H,seed,seconds,us_per_step";
 
+// sweep.json's "config": the training settings' own mapping (apps/lib/settings.h) plus the grid and the threshold.
 nlohmann::json config_to_json(const SweepConfig& c) {
-  nlohmann::json j;
+  nlohmann::json j = static_cast<const TrainSettings&>(c);
   j["H"] = c.Hs;
   j["seeds"] = c.seeds;
   j["seed_start"] = c.seed_start;
-  j["epochs"] = c.epochs;
-  j["batch"] = c.batch;
-  j["optimizer"] = c.optimizer;
-  j["lr"] = c.lr < 0 ? nlohmann::json(nullptr) : nlohmann::json(c.lr);
-  j["momentum"] = c.momentum;
-  j["nesterov"] = c.nesterov;
-  j["plateau"] = c.plateau;
-  j["plateau_factor"] = c.plateau_opts.factor;
-  j["plateau_patience"] = c.plateau_opts.patience;
-  j["min_lr"] = c.plateau_opts.min_lr;
-  j["min_delta"] = c.plateau_opts.min_delta;
-  j["cooldown"] = c.plateau_opts.cooldown;
-  j["loss"] = c.loss;
-  j["device"] = c.device;
-  j["step"] = c.step;
   j["corpus_source"] = c.corpus_source;
   j["solved_share"] = c.solved_share;
-  // Only when on (sweep directories written before early stopping existed read back unchanged).
-  if (c.early_stop.enabled()) {
-    j["early_stop"] = c.early_stop.patience;
-    j["early_stop_min_delta"] = c.early_stop.min_delta;
-  }
   return j;
 }
 
 SweepConfig config_from_json(const nlohmann::json& j) {
   SweepConfig c;
+  from_json(j, static_cast<TrainSettings&>(c));
   c.Hs = j.at("H").get<std::vector<int64_t>>();
   c.seeds = j.at("seeds").get<int64_t>();
   c.seed_start = j.at("seed_start").get<uint64_t>();
-  c.epochs = j.at("epochs").get<int64_t>();
-  c.batch = j.at("batch").get<int64_t>();
-  c.optimizer = j.at("optimizer").get<std::string>();
-  c.lr = j.at("lr").is_null() ? -1.0f : j.at("lr").get<float>();
-  c.momentum = j.at("momentum").get<float>();
-  c.nesterov = j.at("nesterov").get<bool>();
-  c.plateau = j.at("plateau").get<bool>();
-  c.plateau_opts.factor = j.at("plateau_factor").get<double>();
-  c.plateau_opts.patience = j.at("plateau_patience").get<int64_t>();
-  c.plateau_opts.min_lr = j.at("min_lr").get<double>();
-  c.plateau_opts.min_delta = j.at("min_delta").get<double>();
-  c.plateau_opts.cooldown = j.at("cooldown").get<int64_t>();
-  c.loss = j.at("loss").get<std::string>();
-  c.device = j.at("device").get<std::string>();
-  c.step = j.value("step", std::string("auto"));
   c.corpus_source = j.value("corpus_source", std::string("notebook"));
   c.solved_share = j.at("solved_share").get<double>();
-  c.early_stop.patience = j.value("early_stop", int64_t{-1});
-  c.early_stop.min_delta = j.value("early_stop_min_delta", 0.0);
   return c;
 }
 
@@ -253,10 +203,7 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus) {
             runs, c.epochs, human_bytes(bytes), human_bytes(memory_budget_bytes()));
   TOY_CHECK(c.solved_share >= 0.5 && c.solved_share <= 1.0, "--solved-share must be in [0.5, 1], got {}",
             c.solved_share);
-  TOY_CHECK(c.early_stop.patience >= -1 && c.early_stop.min_delta >= 0,
-            "--early-stop must be >= 0 and --early-stop-min-delta >= 0, got {} and {}", c.early_stop.patience,
-            c.early_stop.min_delta);
-  TOY_CHECK(c.epochs >= 0, "--epochs must be >= 0, got {}", c.epochs);
+  c.validate();
   TOY_CHECK(c.batch > 0 && corpus.size() % c.batch == 0, "--batch {} must divide the number of sequences ({})",
             c.batch, corpus.size());
   (void)parse_loss(c.loss);
@@ -268,7 +215,7 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   (void)make_toy_optimizer(m, o);
   if (c.plateau) {
     SGD probe(m.model().params());
-    ReduceLROnPlateau check(probe, c.plateau_opts);
+    ReduceLROnPlateau check(probe, c.plateau_options());
   }
 }
 
@@ -328,7 +275,7 @@ std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c
     const Verdict v = judge(corpus,
                             decision_shares(corpus, cfg.loss, view->activation_of("skipadd", mi),
                                             view->activation_of("activation", mi)),
-                            TrainingTrace{tr[i].loss, tr[i].final_lr, c.plateau, c.plateau_opts.min_lr},
+                            TrainingTrace{tr[i].loss, tr[i].final_lr, c.plateau, c.min_lr},
                             VerdictRules{.solved_share = c.solved_share});
     o.outcome = v.outcome;
     o.share = v.share;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/lib/settings.h"
 #include "apps/lib/verdict.h"
 #include "layers/toy_model.h"
 #include "optim/early_stopping.h"
@@ -16,22 +17,12 @@
 
 namespace toy {
 
-// Everything that decides the numbers of a sweep (and nothing that does not: --jobs, --out, the shard).
-struct SweepConfig {
+// Everything that decides the numbers of a sweep (and nothing that does not: --jobs, --out, the shard): the training
+// settings every run shares (apps/lib/settings.h), the grid, and the verdict's threshold.
+struct SweepConfig : TrainSettings {
   std::vector<int64_t> Hs{10, 20, 40};
   int64_t seeds = 100;       // seeds seed_start .. seed_start + seeds - 1 for every H
   uint64_t seed_start = 1;   // `train`'s default seed is 1
-  int64_t epochs = 5020, batch = 2;
-  std::string optimizer = "sgd";
-  float lr = -1;  // < 0: the optimizer's default
-  float momentum = 0;
-  bool nesterov = false;
-  bool plateau = true;
-  PlateauOptions plateau_opts;
-  std::string loss = "keras";
-  std::string device = "cpu";
-  std::string step = "auto";  // auto | fused | graph (TrainOptions::step)
-  EarlyStopOptions early_stop;  // off by default
   double solved_share = 0.9;    // the verdict's threshold (VerdictRules)
   std::string corpus_source = "notebook";  // "notebook" or the --corpus path (informational; the corpus is stored)
 };

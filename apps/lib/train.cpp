@@ -12,23 +12,8 @@
 
 namespace toy {
 
-std::unique_ptr<Optimizer> make_toy_optimizer(ToyModel& m, const TrainOptions& opts) {
-  return make_optimizer(opts.optimizer, m.model().params(), opts.lr, opts.momentum, opts.nesterov, m.models());
-}
-
-StepPath parse_step_path(const std::string& s) {
-  if (s == "auto") return StepPath::Auto;
-  if (s == "fused") return StepPath::Fused;
-  if (s == "graph") return StepPath::Graph;
-  fail("step: unknown '{}' (expected auto, fused or graph)", s);
-}
-
-const char* step_path_name(StepPath p) {
-  return p == StepPath::Auto ? "auto" : p == StepPath::Fused ? "fused" : "graph";
-}
-
-bool step_is_fused(StepPath p, Device device) {
-  return p == StepPath::Fused || (p == StepPath::Auto && device == Device::CUDA);
+std::unique_ptr<Optimizer> make_toy_optimizer(ToyModel& m, const TrainSettings& s) {
+  return make_optimizer(s.optimizer, m.model().params(), s.lr, s.momentum, s.nesterov, m.models());
 }
 
 TrainStep::TrainStep(ToyModel& m, Optimizer& opt, bool fused, bool cuda_graph)
@@ -76,7 +61,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
   auto opt = make_toy_optimizer(m, opts);
   std::vector<ReduceLROnPlateau> plateaus;
   if (opts.plateau && opts.lr_schedule.empty())
-    for (int64_t g = 0; g < M; ++g) plateaus.emplace_back(*opt, opts.plateau_opts, g);
+    for (int64_t g = 0; g < M; ++g) plateaus.emplace_back(*opt, opts.plateau_options(), g);
 
   std::vector<TrainResult> results(static_cast<size_t>(M));
   for (auto& r : results) {
@@ -94,7 +79,8 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
   // Early stopping: a stopped model's weights are kept on the host (`frozen`) and written back at the end, so a
   // stack ends with every model as it ends alone; a checkpoint stores them in place of the still-moving ones.
   std::vector<EarlyStopping> stoppers;
-  if (opts.early_stop.enabled()) stoppers.assign(static_cast<size_t>(M), EarlyStopping(opts.early_stop));
+  if (opts.early_stop_options().enabled())
+    stoppers.assign(static_cast<size_t>(M), EarlyStopping(opts.early_stop_options()));
   std::vector<std::vector<std::pair<std::string, Tensor>>> frozen(static_cast<size_t>(M));
   int64_t active = M;
   auto freeze = [&](int64_t g) {
@@ -157,7 +143,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
   Backend& bk = backend(loss_t.device());
   std::vector<float> step_loss(static_cast<size_t>(M)), lr_used(static_cast<size_t>(M));
   std::vector<double> epoch_loss(static_cast<size_t>(M));
-  TrainStep step(m, *opt, step_is_fused(opts.step, m.config().device), opts.cuda_graph);
+  TrainStep step(m, *opt, step_is_fused(opts.step_path(), m.config().device), opts.cuda_graph);
 
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t e = start_epoch; e < opts.epochs && active > 0; ++e) {

@@ -7,6 +7,7 @@
 
 #include "cuda/graph_capture.h"
 #include "layers/toy_model.h"
+#include "apps/lib/settings.h"
 #include "optim/early_stopping.h"
 #include "optim/optimizer.h"
 #include "optim/plateau.h"
@@ -35,35 +36,15 @@ struct TrainCheckpoint {
   std::vector<std::vector<int64_t>> reductions;
 };
 
-// Forward + backward of a training step: the fused kernel (layers/toy_step.h: one launch, every named activation
-// still written) or the op-by-op autograd graph. Auto: fused on CUDA, where ~50 tiny launches would cost far more
-// than their arithmetic; the graph on the CPU, where its vectorized small products are faster (bench: 4.3 vs 7.6 us
-// at H=20). On the CPU both give the same bits at the notebook's sizes.
-enum class StepPath { Auto, Fused, Graph };
-StepPath parse_step_path(const std::string& s);  // "auto" | "fused" | "graph"
-const char* step_path_name(StepPath p);
-// Whether a step on `device` runs the fused kernel.
-bool step_is_fused(StepPath p, Device device);
-
-struct TrainOptions {
-  int64_t epochs = 5020;
-  int64_t batch = 2;  // sequences per step (the notebook: 2, the whole corpus)
-  std::string optimizer = "sgd";
-  float lr = -1;  // < 0: the optimizer's default (sgd 0.01, rmsprop/adam 0.001)
-  float momentum = 0.0f;
-  bool nesterov = false;
-  bool plateau = true;
-  PlateauOptions plateau_opts;  // the notebook's: factor 0.2, patience 10, min_lr 1e-4
-  // Keras' EarlyStopping(monitor='loss') per model (off by default): `epochs` becomes a ceiling. In a stack, a
-  // model that stops keeps the weights it stopped with (the others train on), so it ends as it would alone.
-  EarlyStopOptions early_stop;
-  // Per-epoch order of the sequences when batch < corpus size: model m shuffles with its own Rng, seeded from its
-  // weight seed (so a model trains the same alone or in a stack).
+// How train_models runs: the settings that decide the numbers (apps/lib/settings.h) and what only steers the loop
+// (callbacks, checkpoints, CUDA graphs, a forced lr schedule for tests). With batch < corpus size each model
+// shuffles the sequences per epoch with its own Rng, seeded from its weight seed (so a model trains the same alone
+// or in a stack). With early stopping (settings.early_stop) `epochs` becomes a ceiling; in a stack, a model that
+// stops keeps the weights it stopped with (the others train on), so it ends as it would alone.
+struct TrainOptions : TrainSettings {
   // On a CUDA device, capture one training step (forward, backward, update) in a CUDA graph after a first eager
   // step and replay it; false runs every kernel eagerly (same numbers, more launch overhead).
   bool cuda_graph = true;
-  // How forward + backward run (see StepPath).
-  StepPath step = StepPath::Auto;
   // Tests: force the lr of every epoch (replaces the plateau rule).
   std::vector<float> lr_schedule;
   std::function<void(const EpochInfo&)> on_epoch;  // called after every epoch (progress, logging)
@@ -73,6 +54,13 @@ struct TrainOptions {
   // Continue from a checkpoint (same model shape, optimizer and options) instead of starting at epoch 0.
   const TrainCheckpoint* resume = nullptr;
 };
+
+// Options with these settings and every loop default (no callbacks, no checkpoints).
+inline TrainOptions train_options(const TrainSettings& s) {
+  TrainOptions o;
+  static_cast<TrainSettings&>(o) = s;
+  return o;
+}
 
 struct TrainResult {
   std::vector<float> loss, lr;        // per epoch
@@ -107,7 +95,7 @@ TrainResult train(ToyModel& model, const ToyCorpus& corpus, const TrainOptions& 
 std::vector<TrainResult> train_models(ToyModel& model, const ToyCorpus& corpus, const TrainOptions& opts);
 
 // The optimizer the options ask for over the model's weights (one learning-rate group per stacked model).
-std::unique_ptr<Optimizer> make_toy_optimizer(ToyModel& m, const TrainOptions& opts);
+std::unique_ptr<Optimizer> make_toy_optimizer(ToyModel& m, const TrainSettings& s);
 
 // Labelled tables, 3 decimals: predictions (rows "0 <ST>", columns the words) and attention weights.
 std::string prediction_table(const ToyCorpus& corpus, const Tensor& activation, int64_t seq);

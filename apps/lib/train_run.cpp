@@ -26,7 +26,7 @@ void check_optimizer(ToyModel& m, const TrainOptions& o) {
   (void)make_toy_optimizer(m, o);
   if (o.plateau) {
     SGD probe(m.model().params());
-    ReduceLROnPlateau check(probe, o.plateau_opts);
+    ReduceLROnPlateau check(probe, o.plateau_options());
   }
 }
 
@@ -107,7 +107,7 @@ TrainedView view_trained(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& 
   v.final_loss = v.view->loss().value().item();
   v.verdict = judge(corpus,
                     decision_shares(corpus, cfg.loss, vm.output("skipadd").value(), vm.output("activation").value()),
-                    TrainingTrace{r.loss, r.final_lr, o.plateau, o.plateau_opts.min_lr}, rules);
+                    TrainingTrace{r.loss, r.final_lr, o.plateau, o.min_lr}, rules);
   v.levels = loss_levels(corpus);
   return v;
 }
