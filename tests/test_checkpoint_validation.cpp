@@ -96,6 +96,19 @@ std::string refusal(const Raw& r) {
   return "accepted";
 }
 
+// The same checkpoint as version 1 wrote it: every array float32, the RNG state as the character codes of its text.
+Raw version1() {
+  Raw r = good();
+  for (const char* k : {"checkpoint/version", "epoch", "optimizer/step", "plateau/wait", "plateau/cooldown",
+                        "history/reductions/0"})
+    r.to_float(k);
+  *r.ft("checkpoint/version") = Tensor::from(Shape{1}, {1.0f});
+  const std::string text = load_checkpoint(good_path()).rng[0];
+  r.drop("rng/0");
+  r.f.push_back({"rng/0", Tensor::from(Shape{static_cast<int64_t>(text.size())}, std::vector<float>(text.begin(), text.end()))});
+  return r;
+}
+
 std::string says(const std::string& what) { return "checkpoint " + (scratch() / "bad.npz").string() + ": " + what; }
 
 }  // namespace
@@ -116,11 +129,7 @@ TEST_CASE("checkpoint/format: version 2 stores the epoch, the step and the count
 }
 
 TEST_CASE("checkpoint/format: a version-1 checkpoint (every array float32) is still read, with the same values") {
-  Raw r = good();
-  for (const char* k : {"checkpoint/version", "epoch", "optimizer/step", "plateau/wait", "plateau/cooldown",
-                        "history/reductions/0"})
-    r.to_float(k);
-  *r.ft("checkpoint/version") = Tensor::from(Shape{1}, {1.0f});
+  Raw r = version1();
   CHECK(refusal(r) == "accepted");
   const std::string p = (scratch() / "bad.npz").string();
   TrainCheckpoint v1 = load_checkpoint(p), v2 = load_checkpoint(good_path());
@@ -128,6 +137,7 @@ TEST_CASE("checkpoint/format: a version-1 checkpoint (every array float32) is st
   CHECK(v1.reductions == v2.reductions);
   CHECK(v1.loss == v2.loss);
   CHECK(v1.plateau[0].wait == v2.plateau[0].wait);
+  CHECK(v1.rng == v2.rng);
   REQUIRE(v1.optimizer.size() == v2.optimizer.size());
   for (size_t k = 0; k < v1.optimizer.size(); ++k) {
     CHECK(v1.optimizer[k].first == v2.optimizer[k].first);
@@ -200,10 +210,10 @@ TEST_CASE("checkpoint/refused: non-finite weights and optimizer state") {
 TEST_CASE("checkpoint/refused: counters stored as float32, out of range or inconsistent") {
   Raw r = good();
   r.to_float("epoch");
-  CHECK(refusal(r) == says("'epoch' is float32, expected int64 (a count)"));
+  CHECK(refusal(r) == says("'epoch' is float32, expected int64"));
   r = good();
   r.to_float("optimizer/step");
-  CHECK(refusal(r) == says("'optimizer/step' is float32, expected int64 (a count)"));
+  CHECK(refusal(r) == says("'optimizer/step' is float32, expected int64"));
   r = good();
   r.it("optimizer/step")->values[0] = 45;
   CHECK(refusal(r) == says("'optimizer/step' = 45 does not fit 'epoch' = 30 (every epoch runs the same number of "
@@ -246,14 +256,26 @@ TEST_CASE("checkpoint/refused: a plateau state per model, or none") {
 
 TEST_CASE("checkpoint/refused: an RNG state that does not parse, an unexpected array") {
   Raw r = good();
+  CHECK(r.it("rng/0")->values.size() == 313);
+  r.it("rng/0")->values.back() = 400;
+  CHECK(refusal(r) == says("'rng/0'[312] = 400 is not a position in the state (0..312)"));
+  r = good();
+  r.it("rng/0")->values.pop_back();
+  r.it("rng/0")->dims = {312};
+  CHECK(refusal(r) == says("'rng/0' holds 312 values, expected the 313 of a std::mt19937_64 state"));
+  r = good();
+  r.to_float("rng/0");
+  CHECK(refusal(r) == says("'rng/0' is float32, expected int64"));
+  // Version 1's text form.
+  r = version1();
   const std::vector<float> rng = r.ft("rng/0")->to_vector();  // a copy: tensors share their storage
   r.ft("rng/0")->data()[2] = 'x';
   CHECK(refusal(r) == says("'rng/0'[2] = 120 is not a character of an RNG state (digits and spaces)"));
-  r = good();
+  r = version1();
   const std::vector<float> half(rng.begin(), rng.begin() + static_cast<std::ptrdiff_t>(rng.size() / 2));
   *r.ft("rng/0") = Tensor::from(Shape{static_cast<int64_t>(half.size())}, half);
   CHECK(refusal(r) == says("'rng/0' is not a valid RNG state (std::mt19937_64's 313 numbers)"));
-  r = good();
+  r = version1();
   std::vector<float> longer = rng;
   longer.insert(longer.end(), {' ', '5'});
   *r.ft("rng/0") = Tensor::from(Shape{static_cast<int64_t>(longer.size())}, longer);

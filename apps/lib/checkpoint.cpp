@@ -80,7 +80,7 @@ class Reader {
     }
     auto it = ints_.find(k);
     if (it == ints_.end()) {
-      if (floats_.count(k)) bad("'{}' is float32, expected int64 (a count)", k);
+      if (floats_.count(k)) bad("'{}' is float32, expected int64", k);
       missing(k);
     }
     NpzInt64 a = std::move(it->second);
@@ -135,8 +135,42 @@ void check_vector(Reader& r, const std::string& name, const Tensor& t) {
   if (t.rank() != 1) r.bad("'{}' has shape ({}), expected a vector", name, t.shape().str());
 }
 
-// The engine state as Rng::state() writes it: the character codes of std::mt19937_64's text form (312 words and
-// the position), nothing after it.
+// std::mt19937_64's state: 312 words and the position in them (its text form, as Rng::state() writes it, is these
+// 313 numbers separated by spaces).
+constexpr size_t kRngWords = 312;
+
+// Version 2: the 313 numbers as int64 (the words' bits).
+NpzInt64 rng_to_ints(const std::string& state, size_t m) {
+  std::istringstream is(state);
+  std::vector<int64_t> v;
+  uint64_t x = 0;
+  while (is >> x) v.push_back(static_cast<int64_t>(x));
+  TOY_CHECK(is.eof() && v.size() == kRngWords + 1, "save_checkpoint: the RNG state of model {} is not 313 numbers", m);
+  return NpzInt64{{static_cast<int64_t>(v.size())}, std::move(v)};
+}
+
+std::string check_engine(Reader& r, const std::string& name, const std::string& s) {
+  std::istringstream is(s);
+  std::mt19937_64 engine;
+  is >> engine;
+  if (is.fail()) r.bad("'{}' is not a valid RNG state (std::mt19937_64's 313 numbers)", name);
+  is >> std::ws;
+  if (!is.eof()) r.bad("'{}' is not a valid RNG state: text follows the 313 numbers", name);
+  return s;
+}
+
+std::string rng_from_ints(Reader& r, const std::string& name, const std::vector<int64_t>& v,
+                          const std::vector<int64_t>& dims) {
+  if (dims.size() != 1 || v.size() != kRngWords + 1)
+    r.bad("'{}' holds {} values, expected the 313 of a std::mt19937_64 state", name, v.size());
+  if (v.back() < 0 || v.back() > static_cast<int64_t>(kRngWords))
+    r.bad("'{}'[312] = {} is not a position in the state (0..312)", name, v.back());
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += fmt::format("{}{}", i ? " " : "", static_cast<uint64_t>(v[i]));
+  return check_engine(r, name, s);
+}
+
+// Version 1: the character codes of the text form.
 std::string read_rng(Reader& r, const std::string& name, const Tensor& t) {
   check_vector(r, name, t);
   std::string s;
@@ -146,13 +180,7 @@ std::string read_rng(Reader& r, const std::string& name, const Tensor& t) {
       r.bad("'{}'[{}] = {} is not a character of an RNG state (digits and spaces)", name, i, c);
     s.push_back(static_cast<char>(c));
   }
-  std::istringstream is(s);
-  std::mt19937_64 engine;
-  is >> engine;
-  if (is.fail()) r.bad("'{}' is not a valid RNG state (std::mt19937_64's 313 numbers)", name);
-  is >> std::ws;
-  if (!is.eof()) r.bad("'{}' is not a valid RNG state: text follows the 313 numbers", name);
-  return s;
+  return check_engine(r, name, s);
 }
 
 }  // namespace
@@ -179,10 +207,7 @@ void save_checkpoint(const std::string& path, const TrainCheckpoint& ck) {
   a.push_back({"plateau/best", vec(best)});
   n.push_back({"plateau/wait", ivec(wait)});
   n.push_back({"plateau/cooldown", ivec(cool)});
-  for (size_t m = 0; m < ck.rng.size(); ++m) {
-    std::vector<float> codes(ck.rng[m].begin(), ck.rng[m].end());
-    a.push_back({"rng/" + std::to_string(m), vec(codes)});
-  }
+  for (size_t m = 0; m < ck.rng.size(); ++m) n.push_back({"rng/" + std::to_string(m), rng_to_ints(ck.rng[m], m)});
   for (size_t m = 0; m < ck.loss.size(); ++m) {
     a.push_back({"history/loss/" + std::to_string(m), vec(ck.loss[m])});
     a.push_back({"history/lr/" + std::to_string(m), vec(ck.lr[m])});
@@ -218,7 +243,13 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
   r.set_models(M);
   for (int64_t m = 0; m < M; ++m) {
     const std::string sm = std::to_string(m);
-    ck.rng.push_back(read_rng(r, "rng/" + sm, r.floats("rng/" + sm)));
+    if (v1) {
+      ck.rng.push_back(read_rng(r, "rng/" + sm, r.floats("rng/" + sm)));
+    } else {
+      std::vector<int64_t> dims;
+      const std::vector<int64_t> v = r.ints("rng/" + sm, false, &dims);
+      ck.rng.push_back(rng_from_ints(r, "rng/" + sm, v, dims));
+    }
     const std::string lk = "history/loss/" + sm, rk = "history/lr/" + sm, dk = "history/reductions/" + sm;
     Tensor loss = r.floats(lk), lr = r.floats(rk);
     check_vector(r, lk, loss);

@@ -11,8 +11,9 @@ namespace toy {
 //   checkpoint/version int64 (1,) = 2       epoch int64 (1,)            weights/<name> for every toy weight
 //   optimizer/lr [M] (or () for one model)  optimizer/step int64 ()     optimizer/<weight>/<slot> (momentum, rms, m, v)
 //   plateau/best [P], plateau/{wait,cooldown} int64 [P] (P = M, or 0 without the plateau rule)
-//   rng/<m> (the engine state as character codes)   history/{loss,lr}/<m> [epoch]   history/reductions/<m> int64
-// Version 1 (every array float32, counters included) is still read.
+//   rng/<m> int64 (313,): the shuffling engine's state (std::mt19937_64: 312 words, then the position)
+//   history/{loss,lr}/<m> [epoch]   history/reductions/<m> int64
+// Version 1 (every array float32, counters included, rng/<m> the character codes of the state's text) is still read.
 void save_checkpoint(const std::string& path, const TrainCheckpoint& ck);
 // Throws toy::Error "checkpoint PATH: <what>", naming the array, when the file is not a toyformer checkpoint or is
 // incomplete or inconsistent: a missing or unexpected array, a count stored as float32 in version 2, a history whose
