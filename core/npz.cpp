@@ -303,10 +303,11 @@ void convert_to_float(const DType& dt, const unsigned char* src, float* dst, siz
 
 // Fortran order: element (i0, ..., i{r-1}) sits at i0 + d0*(i1 + d1*(i2 + ...)); walk the C-order output with an
 // odometer and keep the Fortran offset in step.
-std::vector<float> fortran_to_c(const std::vector<float>& f, const std::vector<int64_t>& dims) {
+template <class T>
+std::vector<T> fortran_to_c(const std::vector<T>& f, const std::vector<int64_t>& dims) {
   int r = static_cast<int>(dims.size());
   if (f.empty() || r < 2) return f;
-  std::vector<float> c(f.size());
+  std::vector<T> c(f.size());
   std::vector<int64_t> idx(r, 0), stride(r, 1);
   for (int k = 1; k < r; ++k) stride[k] = stride[k - 1] * dims[k - 1];
   int64_t off = 0;
@@ -380,6 +381,27 @@ void open_archive(ZipArchive& a, const char* who, const std::string& path) {
   if (!a.z) fail("{}: '{}': {}", who, path, zip_open_error(err));
 }
 
+// Opens an archive held in memory (not copied: `bytes` must outlive `a`).
+void open_archive_bytes(ZipArchive& a, const char* who, std::string_view bytes, const std::string& label) {
+  if (bytes.empty()) fail("{}: '{}': empty file, not a zip archive", who, label);
+  zip_error_t ze;
+  zip_error_init(&ze);
+  zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &ze);
+  if (!src) {
+    std::string m = zip_error_strerror(&ze);
+    zip_error_fini(&ze);
+    fail("{}: '{}': {}", who, label, m);
+  }
+  a.z = zip_open_from_source(src, ZIP_RDONLY, &ze);
+  if (!a.z) {
+    const int code = zip_error_code_zip(&ze);
+    zip_error_fini(&ze);
+    zip_source_free(src);
+    fail("{}: '{}': {}", who, label, zip_open_error(code));
+  }
+  zip_error_fini(&ze);
+}
+
 // Entry name as stored; entries that are directories ("dir/") come back empty.
 std::string entry_name(zip_t* z, zip_uint64_t i) {
   const char* n = zip_get_name(z, i, 0);
@@ -411,7 +433,8 @@ void refuse_duplicate_names(zip_t* z, const char* who, const std::string& path) 
 }
 
 // Reads entry i (a .npy) into a float32 CPU tensor; errors carry only the reason (the caller adds file and entry).
-Tensor read_npy(zip_t* z, zip_uint64_t i) {
+// With `ints`, an int64 entry ('<i8') is read exactly into *ints instead (and *is_int set): the tensor is undefined.
+Tensor read_npy(zip_t* z, zip_uint64_t i, NpzInt64* ints = nullptr, bool* is_int = nullptr) {
   zip_stat_t st;
   zip_stat_init(&st);
   if (zip_stat_index(z, i, 0, &st) != 0) fail("cannot stat the entry: {}", zip_strerror(z));
@@ -474,11 +497,20 @@ Tensor read_npy(zip_t* z, zip_uint64_t i) {
     if (have < static_cast<uint64_t>(nbytes)) size_error(have);
   }
 
-  Shape s(dims);
   Tensor t;
   size_t n = static_cast<size_t>(numel);
-  if (dt.kind == 'f' && dt.size == 4 && !(fortran->flag && dims.size() >= 2)) {
-    t = Tensor::empty(s);  // read straight into the tensor
+  if (ints && dt.kind == 'i' && dt.size == 8) {
+    std::vector<unsigned char> raw(static_cast<size_t>(nbytes));
+    got = e.read(raw.data(), raw.size());
+    if (got < raw.size()) size_error(got);
+    std::vector<int64_t> v(n);
+    if (n) std::memcpy(v.data(), raw.data(), raw.size());
+    if (fortran->flag) v = fortran_to_c(v, dims);
+    ints->dims = dims;
+    ints->values = std::move(v);
+    *is_int = true;
+  } else if (dt.kind == 'f' && dt.size == 4 && !(fortran->flag && dims.size() >= 2)) {
+    t = Tensor::empty(Shape(dims));  // read straight into the tensor
     got = e.read(t.data(), static_cast<size_t>(nbytes));
     if (got < static_cast<size_t>(nbytes)) size_error(got);
   } else {
@@ -488,7 +520,7 @@ Tensor read_npy(zip_t* z, zip_uint64_t i) {
     std::vector<float> v(n);
     convert_to_float(dt, raw.data(), v.data(), n);
     if (fortran->flag) v = fortran_to_c(v, dims);
-    t = Tensor::from(s, v);
+    t = Tensor::from(Shape(dims), v);
   }
   // Reading past the end also makes libzip verify the CRC.
   unsigned char extra[64];
@@ -502,27 +534,29 @@ Tensor read_npy(zip_t* z, zip_uint64_t i) {
 // ---------------------------------------------------------------------------------------------------------------
 // Writing
 
-// The .npy bytes of a float32 C-order array: magic, version, header padded with spaces to a multiple of 64 bytes
-// (as numpy does, so the data is aligned), then the raw little-endian floats.
-std::string npy_bytes(const Tensor& t) {
-  std::string dict = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': {}, }}", shape_repr(t.shape().dims()));
+// The .npy bytes of a C-order array: magic, version, header padded with spaces to a multiple of 64 bytes (as numpy
+// does, so the data is aligned), then the raw little-endian values.
+template <class T>
+std::string npy_bytes(const char* descr, const std::vector<int64_t>& dims, const std::vector<T>& values) {
+  std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr, shape_repr(dims));
   bool v2 = dict.size() + 1 + 10 > 65535;
   size_t prefix = v2 ? 12 : 10;
   size_t total = prefix + dict.size() + 1;
   dict.append((64 - total % 64) % 64, ' ');
   dict.push_back('\n');
-  std::vector<float> values = t.to_vector();
   std::string out;
-  out.reserve(prefix + dict.size() + values.size() * 4);
+  out.reserve(prefix + dict.size() + values.size() * sizeof(T));
   out.append(kMagic, kMagicLen);
   out.push_back(static_cast<char>(v2 ? 2 : 1));
   out.push_back(0);
   size_t hl = dict.size();
   for (size_t b = 0; b < (v2 ? 4u : 2u); ++b) out.push_back(static_cast<char>((hl >> (8 * b)) & 0xff));
   out += dict;
-  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
   return out;
 }
+
+std::string npy_bytes(const Tensor& t) { return npy_bytes("<f4", t.shape().dims(), t.to_vector()); }
 
 // A zip of stored (uncompressed) entries, built in memory with libzip; null for no entries (libzip writes nothing
 // at all for an empty archive, numpy writes the bare end-of-central-directory record: see kEmptyZip).
@@ -635,7 +669,9 @@ void write_atomically(const std::string& path, Fill&& fill) {
 
 }  // namespace
 
-void save_npz(const std::string& path, const NpzArrays& arrays) {
+void save_npz(const std::string& path, const NpzArrays& arrays) { save_npz(path, arrays, {}); }
+
+void save_npz(const std::string& path, const NpzArrays& arrays, const NpzInt64Arrays& int64_arrays) {
   try {
     std::set<std::string> seen;
     std::vector<std::string> names, blobs;
@@ -646,6 +682,17 @@ void save_npz(const std::string& path, const NpzArrays& arrays) {
       names.push_back(name);
       blobs.push_back(npy_bytes(t));
     }
+    for (const auto& [name, a] : int64_arrays) {
+      if (name.empty()) fail("an array has an empty name");
+      if (!seen.insert(name).second) fail("duplicate array name '{}'", name);
+      int64_t numel = 1;
+      for (int64_t d : a.dims)
+        if (d < 0 || __builtin_mul_overflow(numel, d, &numel)) fail("int64 array '{}' has a bad shape {}", name, shape_repr(a.dims));
+      if (a.dims.size() > static_cast<size_t>(Shape::kMaxRank) || numel != static_cast<int64_t>(a.values.size()))
+        fail("int64 array '{}': shape {} does not hold its {} values", name, shape_repr(a.dims), a.values.size());
+      names.push_back(name);
+      blobs.push_back(npy_bytes("<i8", a.dims, a.values));
+    }
     // Everything that can fail before touching the disk happens here, so a refusal leaves no file at all.
     ZipSource zip = build_zip(names, blobs);
     blobs = {};  // zip_close copied them into the archive
@@ -655,24 +702,46 @@ void save_npz(const std::string& path, const NpzArrays& arrays) {
   }
 }
 
-NpzArrays load_npz(const std::string& path) {
-  ZipArchive a;
-  open_archive(a, "load_npz", path);
-  refuse_duplicate_names(a.z, "load_npz", path);
-  zip_int64_t n = zip_get_num_entries(a.z, 0);
+namespace {
+
+NpzArrays read_archive(zip_t* z, const std::string& label, NpzInt64Arrays* ints) {
+  refuse_duplicate_names(z, "load_npz", label);
+  zip_int64_t n = zip_get_num_entries(z, 0);
   NpzArrays out;
   for (zip_int64_t i = 0; i < n; ++i) {
     std::string entry;
     try {
-      entry = entry_name(a.z, static_cast<zip_uint64_t>(i));
+      entry = entry_name(z, static_cast<zip_uint64_t>(i));
       if (entry.empty()) continue;  // a directory
       if (!ends_with_npy(entry)) fail("not a .npy array (the name does not end in .npy)");
-      out.emplace_back(entry.substr(0, entry.size() - 4), read_npy(a.z, static_cast<zip_uint64_t>(i)));
+      NpzInt64 iv;
+      bool is_int = false;
+      Tensor t = read_npy(z, static_cast<zip_uint64_t>(i), ints ? &iv : nullptr, &is_int);
+      if (is_int) ints->emplace_back(entry.substr(0, entry.size() - 4), std::move(iv));
+      else out.emplace_back(entry.substr(0, entry.size() - 4), std::move(t));
     } catch (const Error& e) {
-      fail("load_npz: '{}': entry '{}': {}", path, entry, e.what());
+      fail("load_npz: '{}': entry '{}': {}", label, entry, e.what());
     }
   }
   return out;
+}
+
+}  // namespace
+
+NpzArrays load_npz(const std::string& path) { return load_npz(path, nullptr); }
+
+NpzArrays load_npz(const std::string& path, NpzInt64Arrays* int64_arrays) {
+  ZipArchive a;
+  open_archive(a, "load_npz", path);
+  if (int64_arrays) int64_arrays->clear();
+  return read_archive(a.z, path, int64_arrays);
+}
+
+NpzArrays load_npz_bytes(std::string_view bytes, const std::string& label, NpzInt64Arrays* int64_arrays) {
+  ZipArchive a;
+  open_archive_bytes(a, "load_npz", bytes, label);
+  if (int64_arrays) int64_arrays->clear();
+  return read_archive(a.z, label, int64_arrays);
 }
 
 Tensor load_npz_array(const std::string& path, const std::string& name) {

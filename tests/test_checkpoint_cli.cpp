@@ -283,3 +283,19 @@ TEST_CASE("inspect/chain: every stage with token labels") {
   r = run("inspect " + (d / "c.npz").string() + " --chain --seq 5");
   CHECK(r.code == 2);
 }
+
+TEST_CASE("checkpoint/cli: --resume refuses an incomplete checkpoint with one line and exit code 2") {
+  const fs::path d = scratch(), dir = d / "damaged";
+  testing::CliRun r = run("train --quiet --epochs 30 --checkpoint-every 10 --checkpoint-dir " + dir.string());
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const std::string ck = (dir / "checkpoint.npz").string();
+  NpzInt64Arrays ints;
+  NpzArrays floats = load_npz(ck, &ints);
+  std::erase_if(floats, [](const auto& p) { return p.first == "weights/Qmat"; });
+  save_npz(ck, floats, ints);
+  r = run("train --quiet --epochs 40 --resume " + dir.string());
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err == "toyformer: error: checkpoint " + ck +
+                     ": missing 'weights/Qmat' (not a toyformer checkpoint, or an incomplete one)\n");
+}

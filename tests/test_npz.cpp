@@ -230,6 +230,78 @@ TEST_CASE("npz/errors: two arrays of the same name are refused by both readers, 
   CHECK_THROWS_WITH_AS(load_npz_array(path, "Qmat"), has("load_npz_array: " + says), Error);
 }
 
+TEST_CASE("npz/int64: '<i8' arrays round-trip exactly past 2^24 and 2^53, beside float32 ones") {
+  ScratchDir tmp("int64");
+  const std::string path = tmp.file("i.npz");
+  const std::vector<int64_t> big{0, -1, (int64_t{1} << 24) + 1, (int64_t{1} << 53) + 1, INT64_MAX, INT64_MIN};
+  NpzInt64Arrays ints{{"count", NpzInt64{{}, {16777217}}}, {"big", NpzInt64{{2, 3}, big}},
+                      {"none", NpzInt64{{0}, {}}}};
+  save_npz(path, {{"f", Tensor::from(Shape{2}, {1.5f, -2})}}, ints);
+
+  NpzInt64Arrays back;
+  NpzArrays floats = load_npz(path, &back);
+  REQUIRE(floats.size() == 1);
+  check_values(floats[0].second, Shape{2}, {1.5f, -2});
+  REQUIRE(back.size() == 3);
+  for (size_t i = 0; i < ints.size(); ++i) {
+    INFO(ints[i].first);
+    CHECK(back[i].first == ints[i].first);
+    CHECK(back[i].second.dims == ints[i].second.dims);
+    CHECK(back[i].second.values == ints[i].second.values);
+  }
+  // The float reader still reads them, rounded to float32 as it reads any '<i8'.
+  NpzArrays all = load_npz(path);
+  REQUIRE(all.size() == 4);
+  CHECK(find(all, "count")->shape() == Shape{});
+  CHECK(find(all, "count")->item() == 16777216.0f);
+
+  // The entry is what numpy's np.save writes for np.array([...], dtype='<i8'): the same header, padded to 64 bytes.
+  const std::string bytes = slurp(path);
+  const std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }";
+  const size_t at = bytes.find(header);
+  REQUIRE(at != std::string::npos);
+  CHECK(bytes.substr(at - 10, 8) == std::string("\x93NUMPY\x01\x00", 8));
+  const size_t hl = static_cast<unsigned char>(bytes[at - 2]) | (static_cast<unsigned char>(bytes[at - 1]) << 8);
+  CHECK((10 + hl) % 64 == 0);
+  CHECK(bytes[at - 10 + 10 + hl - 1] == '\n');
+
+  // numpy's own '<i8' (tests/fixtures/npz/savez.npz, savez_compressed.npz): exact, 2^40 included.
+  for (const char* file : {"savez.npz", "savez_compressed.npz"}) {
+    INFO(file);
+    NpzInt64Arrays np;
+    NpzArrays rest = load_npz(kNpzDir + file, &np);
+    REQUIRE(np.size() == 1);
+    CHECK(np[0].first == "i8");
+    CHECK(np[0].second.dims == std::vector<int64_t>{4});
+    CHECK(np[0].second.values == std::vector<int64_t>{-3, 0, 7, 1099511627776});
+    CHECK(find(rest, "i8") == nullptr);
+    CHECK(find(rest, "i4") != nullptr);
+  }
+
+  CHECK_THROWS_WITH_AS(save_npz(path, {{"a", Tensor::zeros(Shape{1})}}, {{"a", NpzInt64{{1}, {1}}}}),
+                       has("duplicate array name 'a'"), Error);
+  CHECK_THROWS_WITH_AS(save_npz(path, {}, {{"n", NpzInt64{{3}, {1, 2}}}}),
+                       has("int64 array 'n': shape (3,) does not hold its 2 values"), Error);
+}
+
+TEST_CASE("npz/load_npz_bytes: an archive in memory reads as the file does, errors name the label") {
+  ScratchDir tmp("bytes");
+  const std::string path = tmp.file("m.npz");
+  save_npz(path, {{"x", Tensor::from(Shape{3}, {1, 2, 3})}}, {{"n", NpzInt64{{1}, {7}}}});
+  const std::string bytes = slurp(path);
+  NpzInt64Arrays ints;
+  NpzArrays a = load_npz_bytes(bytes, "mem", &ints);
+  REQUIRE(a.size() == 1);
+  check_values(a[0].second, Shape{3}, {1, 2, 3});
+  REQUIRE(ints.size() == 1);
+  CHECK(ints[0].second.values == std::vector<int64_t>{7});
+  CHECK(load_npz_bytes(bytes, "mem").size() == 2);
+  CHECK_THROWS_WITH_AS(load_npz_bytes("", "mem"), has("load_npz: 'mem': empty file"), Error);
+  CHECK_THROWS_WITH_AS(load_npz_bytes("not a zip at all, just text", "mem"), has("load_npz: 'mem': not a zip archive"),
+                       Error);
+  CHECK_THROWS_WITH_AS(load_npz_bytes(bytes.substr(0, bytes.size() / 2), "mem"), has("load_npz: 'mem': "), Error);
+}
+
 TEST_CASE("npz/atomic: a missing directory throws and leaves nothing, a failure keeps the old file, overwrite "
           "replaces fully") {
   ScratchDir tmp("atomic");

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "apps/lib/fs_util.h"
+#include "apps/lib/json_limits.h"
 #include "apps/lib/svg.h"
 #include "apps/lib/sweep.h"
 #include "core/error.h"
@@ -162,6 +163,13 @@ RunRecord record_from_json(const nlohmann::json& j, const std::string& where) {
     r.loss = h.at("loss").get<std::vector<float>>();
     r.lr = h.at("lr").get<std::vector<float>>();
     r.reductions = h.at("reductions").get<std::vector<int64_t>>();
+    TOY_CHECK(r.lr.size() == r.loss.size(), "history: 'lr' has {} values but 'loss' has {} (one of each per epoch)",
+              r.lr.size(), r.loss.size());
+    for (size_t k = 0; k < r.reductions.size(); ++k)
+      TOY_CHECK(r.reductions[k] >= 0 && r.reductions[k] < static_cast<int64_t>(r.loss.size()) &&
+                    (k == 0 || r.reductions[k] > r.reductions[k - 1]),
+                "history: reductions[{}] = {} is not an epoch of the history (0..{}, increasing)", k, r.reductions[k],
+                static_cast<int64_t>(r.loss.size()) - 1);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: {}", where, e.what());
   } catch (const Error& e) {
@@ -469,6 +477,7 @@ RunRecord load_run_dir(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     fail("{}: not valid JSON: {}", jpath, e.what());
   }
+  refuse_huge_numbers(j, jpath);
   RunRecord r = record_from_json(j, jpath);
   const std::string apath = (fs::path(dir) / "activations.npz").string();
   r.activation = load_npz_array(apath, "activation");

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "apps/lib/fs_util.h"
+#include "apps/lib/json_limits.h"
 #include "apps/lib/report.h"
 #include "apps/lib/svg.h"
 #include "apps/lib/train.h"
@@ -490,6 +491,7 @@ SweepData load_sweep_dir(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     fail("{}: not valid JSON: {}", jpath, e.what());
   }
+  refuse_huge_numbers(j, jpath);
   SweepData d;
   try {
     TOY_CHECK(j.value("kind", "") == "toyformer-sweep", "not a toyformer sweep file");
