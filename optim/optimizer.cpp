@@ -71,6 +71,17 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state() const {
 }
 
 void Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& state) {
+  // Every entry of this optimizer's own state must be there: a missing one would silently stay at its initial value
+  // (a checkpoint of another optimizer, or one with its momenta stripped, must not resume as if it were complete).
+  std::vector<std::string> missing;
+  for (const std::string& k : [&] {
+         std::vector<std::string> keys{"lr", "step"};
+         for (const auto& [sk, st] : slots_) keys.push_back(sk);
+         return keys;
+       }())
+    if (std::none_of(state.begin(), state.end(), [&](const auto& e) { return e.first == k; })) missing.push_back(k);
+  TOY_CHECK(missing.empty(), "{}: the saved state lacks '{}' (a state of another optimizer, or an incomplete one)",
+            name_, missing.front());
   for (const auto& [k, t] : state) {
     if (k == "lr") {
       TOY_CHECK(t.numel() == groups_, "{}: state 'lr' has {} values for {} groups", name_, t.numel(), groups_);

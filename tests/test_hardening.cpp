@@ -11,6 +11,7 @@
 #include "core/npz.h"
 #include "core/shape.h"
 #include "layers/toy_model.h"
+#include "optim/optimizer.h"
 #include "tests/cli_util.h"
 
 namespace fs = std::filesystem;
@@ -162,4 +163,16 @@ TEST_CASE("hardening/outputs: every output path is checked before training, an e
   CHECK(!fs::exists(fs::path(out) / "run.json.tmp.999999999.0"));
   CHECK(!fs::exists(d / "good_w.npz.tmp.999999999"));
   CHECK(fs::exists(good));
+}
+
+TEST_CASE("hardening/optimizer state: a state without one of the optimizer's own entries is refused") {
+  // A checkpoint whose momenta were all stripped looks like one of plain SGD; the SGD-with-momentum optimizer that
+  // resumes it must not keep zero momenta silently.
+  Var w = Var::param(Tensor::zeros(Shape{3}), "w");
+  SGD with_momentum({w}, SGDOptions{.lr = 0.01f, .momentum = 0.9f});
+  std::vector<std::pair<std::string, Tensor>> plain;
+  for (const auto& [k, t] : with_momentum.state())
+    if (k == "lr" || k == "step") plain.push_back({k, t});
+  CHECK_THROWS_WITH(with_momentum.load_state(plain), doctest::Contains("SGD: the saved state lacks 'w/momentum'"));
+  CHECK_NOTHROW(with_momentum.load_state(with_momentum.state()));
 }
