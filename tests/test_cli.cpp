@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "autograd/op_cases.h"
 #include "core/backend.h"
 #include "core/npz.h"
 #include "layers/toy_model.h"
@@ -173,4 +174,21 @@ TEST_CASE("cli/gradcheck: a built-in op passes (exit 0), an impossible tolerance
   CHECK(bad_shape.code == 2);
   CHECK(bad_shape.err.find("matmul: (2x5) and (9x3) cannot be multiplied") != std::string::npos);
   CHECK(run("gradcheck --list").out.find("softmax/causal") != std::string::npos);
+}
+
+// The command's catalog is the test registry (autograd/op_cases.h): every case is listed and can be run by name
+// (with its own generator and skips: relu's kink entries, the clipped probabilities), a family runs its first case.
+TEST_CASE("cli/gradcheck: --list is the op registry, --op takes a case or a family") {
+  const std::string list = run("gradcheck --list").out;
+  for (const testing::OpCase& c : testing::op_cases())
+    CHECK_MESSAGE(list.find("\n" + c.name + " ") != std::string::npos, c.name, " is not listed");
+  for (const char* name : {"relu", "sparse_ce_probs", "embedding/padding_idx", "matmul/batched_trans_a_shared_b"}) {
+    Run r = run(std::string("gradcheck --op ") + name);
+    CHECK_MESSAGE(r.code == 0, name, ": ", r.out, r.err);
+  }
+  Run fam = run("gradcheck --op conv1d --json");
+  CHECK(nlohmann::json::parse(fam.out)["op"] == testing::op_case_or_family("conv1d").name);
+  Run sized = run("gradcheck --op slice_last/last_column --shape 3x33");
+  CHECK(sized.code == 0);
+  CHECK(sized.out.find("3x33") != std::string::npos);
 }
