@@ -21,6 +21,7 @@
 
 #include <fmt/ranges.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 namespace toy {
@@ -596,16 +597,6 @@ ZipSource build_zip(const std::vector<std::string>& names, const std::vector<std
   return mem;
 }
 
-void write_all(int fd, const char* p, size_t n, const std::string& tmp) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) fail("cannot write the temporary file '{}': {}", tmp, errno_text(errno));
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
 // Copies the finished in-memory archive to fd in chunks (no second whole copy in memory).
 void write_zip(zip_source_t* mem, int fd, const std::string& tmp) {
   if (!mem) return write_all(fd, kEmptyZip.data(), kEmptyZip.size(), tmp);
@@ -627,44 +618,6 @@ void write_zip(zip_source_t* mem, int fd, const std::string& tmp) {
     }
   }
   zip_source_close(mem);
-}
-
-// Removes the temporary file unless released (after the rename).
-struct TempFile {
-  std::string path;
-  int fd = -1;
-  bool armed = true;
-  ~TempFile() {
-    if (fd >= 0) ::close(fd);
-    if (armed) ::unlink(path.c_str());
-  }
-};
-
-// path + ".tmp.<pid>" (same directory, so rename() is atomic), filled by `fill`, flushed, renamed over path.
-template <class Fill>
-void write_atomically(const std::string& path, Fill&& fill) {
-  TempFile tmp{path + ".tmp." + std::to_string(::getpid())};
-  tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (tmp.fd < 0) {
-    int e = errno;
-    tmp.armed = false;  // a failed open created nothing; leave whatever is there alone
-    fail("cannot create the temporary file '{}': {}", tmp.path, errno_text(e));
-  }
-  fill(tmp.fd, tmp.path);
-  if (::fsync(tmp.fd) != 0) fail("cannot flush the temporary file '{}': {}", tmp.path, errno_text(errno));
-  int fd = tmp.fd;
-  tmp.fd = -1;
-  if (::close(fd) != 0) fail("cannot close the temporary file '{}': {}", tmp.path, errno_text(errno));
-  if (std::rename(tmp.path.c_str(), path.c_str()) != 0)
-    fail("cannot rename the temporary file '{}' over it: {}", tmp.path, errno_text(errno));
-  tmp.armed = false;
-  // Make the rename itself durable; best effort (some file systems refuse fsync on a directory).
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
 }
 
 }  // namespace
@@ -696,7 +649,7 @@ void save_npz(const std::string& path, const NpzArrays& arrays, const NpzInt64Ar
     // Everything that can fail before touching the disk happens here, so a refusal leaves no file at all.
     ZipSource zip = build_zip(names, blobs);
     blobs = {};  // zip_close copied them into the archive
-    write_atomically(path, [&](int fd, const std::string& tmp) { write_zip(zip.get(), fd, tmp); });
+    write_file_atomic(path, [&](int fd, const std::string& tmp) { write_zip(zip.get(), fd, tmp); });
   } catch (const Error& e) {
     fail("save_npz: '{}': {}", path, e.what());
   }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/lib/stats.h"
 #include "apps/lib/svg.h"
 
 namespace toy::testing {
@@ -204,9 +205,9 @@ TEST_CASE("svg/loss_curve: log-scale axis, LR reductions marked and labelled") {
 }
 
 TEST_CASE("svg/sweep plots: box + strip per group and rates with intervals") {
-  CHECK(svg::quantile({1, 2, 3, 4}, 0.25) == doctest::Approx(1.75));
-  CHECK(svg::quantile({4, 1, 3, 2}, 0.5) == doctest::Approx(2.5));
-  CHECK(svg::quantile({0.5, 0.1, 0.4, 0.2, 0.3}, 0.75) == doctest::Approx(0.4));
+  CHECK(toy::quantile({1, 2, 3, 4}, 0.25) == doctest::Approx(1.75));
+  CHECK(toy::quantile({4, 1, 3, 2}, 0.5) == doctest::Approx(2.5));
+  CHECK(toy::quantile({0.5, 0.1, 0.4, 0.2, 0.3}, 0.75) == doctest::Approx(0.4));
   svg::Distribution d;
   d.title = "final loss per H";
   d.y_label = "final loss";

@@ -18,40 +18,6 @@
 
 namespace toy {
 
-void write_file_atomic(const std::string& path, const std::string& content) {
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter.fetch_add(1));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) fail("cannot write '{}': cannot create '{}': {}", path, tmp, std::strerror(errno));
-  auto give_up = [&](const char* what) {
-    const int e = errno;
-    if (fd >= 0) ::close(fd);
-    ::unlink(tmp.c_str());
-    fail("cannot write '{}': {} '{}': {}", path, what, tmp, std::strerror(e));
-  };
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) give_up("write to");
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) give_up("fsync of");
-  if (::close(fd) != 0) {
-    fd = -1;
-    give_up("close of");
-  }
-  fd = -1;
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) give_up("rename of");
-  // Make the rename durable; best effort (some file systems refuse fsync on a directory).
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
 std::string read_file(const std::string& path) {
   std::error_code ec;
   TOY_CHECK(!std::filesystem::is_directory(path, ec), "cannot read '{}': it is a directory", path);

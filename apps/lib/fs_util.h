@@ -1,16 +1,13 @@
-// Small file helpers for the apps: atomic whole-file writes (temp file + fsync + rename), whole-file reads, and
-// UTF-8 <-> code points (the vocabulary stored in activation dumps).
+// Small file helpers for the apps: whole-file reads, output paths checked before any work, stale temporary files,
+// and UTF-8 <-> code points (the vocabulary stored in activation dumps). Writes go through core/atomic_file.h.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace toy {
+#include "core/atomic_file.h"  // write_file_atomic: the one atomic writer
 
-// Write `content` to `path` atomically: it goes to `path + ".tmp.<pid>.<n>"` in the same directory (n is a
-// process-wide counter, so threads never share a temporary file), is flushed to disk and renamed over `path`.
-// On failure the temporary file is removed, `path` is left as it was, and a toy::Error names the file.
-void write_file_atomic(const std::string& path, const std::string& content);
+namespace toy {
 
 // The whole file; throws toy::Error naming the file when it cannot be read.
 std::string read_file(const std::string& path);

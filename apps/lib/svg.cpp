@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "apps/lib/fs_util.h"
+#include "apps/lib/stats.h"
 #include "core/error.h"
 
 namespace toy::svg {
@@ -403,15 +404,6 @@ std::string loss_curve(const LossCurve& c, const Options& o) {
     s += text(ml + pw, 22, fmt::format("dashed: {} LR reduction{}", c.reductions.size(), c.reductions.size() == 1 ? "" : "s"),
               "text-anchor=\"end\" font-size=\"11\" fill=\"#b35806\"");
   return s + "</svg>\n";
-}
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t i = static_cast<size_t>(std::floor(pos));
-  const double f = pos - static_cast<double>(i);
-  return i + 1 < v.size() ? v[i] + (v[i + 1] - v[i]) * f : v[i];
 }
 
 std::string box_strip(const Distribution& d, const Options& o) {

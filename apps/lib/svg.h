@@ -115,7 +115,5 @@ struct LinePlot {
 // Lines with a marker at every point (hover: label, x, y), linear axes, a legend.
 std::string line_plot(const LinePlot& p, const Options& o = {});
 
-// Quartiles etc. as the box plot computes them (linear interpolation between order statistics, numpy's default).
-double quantile(std::vector<double> v, double q);
 
 }  // namespace toy::svg

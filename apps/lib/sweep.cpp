@@ -352,15 +352,6 @@ std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c,
   return out;
 }
 
-Interval wilson_interval(int64_t k, int64_t n, double z) {
-  if (n <= 0) return {0, 1};
-  const double nn = static_cast<double>(n), p = static_cast<double>(k) / nn, z2 = z * z;
-  const double denom = 1 + z2 / nn;
-  const double center = (p + z2 / (2 * nn)) / denom;
-  const double half = z / denom * std::sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
-  return {std::max(0.0, center - half), std::min(1.0, center + half)};
-}
-
 std::vector<HSummary> summarize(const SweepConfig& c, const std::vector<RunResult>& runs) {
   std::vector<HSummary> out;
   for (int64_t H : c.Hs) {
@@ -380,9 +371,9 @@ std::vector<HSummary> summarize(const SweepConfig& c, const std::vector<RunResul
       oc->ci = wilson_interval(oc->k, s.runs);
     }
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    s.loss_median = s.runs ? svg::quantile(losses, 0.5) : nan;
-    s.loss_q1 = s.runs ? svg::quantile(losses, 0.25) : nan;
-    s.loss_q3 = s.runs ? svg::quantile(losses, 0.75) : nan;
+    s.loss_median = s.runs ? quantile(losses, 0.5) : nan;
+    s.loss_q1 = s.runs ? quantile(losses, 0.25) : nan;
+    s.loss_q3 = s.runs ? quantile(losses, 0.75) : nan;
     out.push_back(s);
   }
   return out;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "apps/lib/settings.h"
+#include "apps/lib/stats.h"
 #include "apps/lib/verdict.h"
 #include "layers/toy_model.h"
 #include "optim/early_stopping.h"
@@ -82,12 +83,6 @@ using RunDone = std::function<void(const RunResult& r, int64_t done, int64_t tot
 std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c, const std::vector<RunSpec>& runs,
                                   int jobs, const RunDone& on_done = {}, int64_t max_stack = 0,
                                   const std::atomic<bool>* cancel = nullptr);
-
-// Wilson score interval for k successes of n at the given z (95%: 1.959964); n == 0 gives [0, 1].
-struct Interval {
-  double lo = 0, hi = 1;
-};
-Interval wilson_interval(int64_t k, int64_t n, double z = 1.959963984540054);
 
 // Runs of one outcome: count, rate and its 95% Wilson interval.
 struct OutcomeCount {
