@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "apps/commands.h"
 #include "apps/training_flags.h"
 #include "apps/lib/checkpoint.h"
+#include "apps/lib/checkpoint_dir.h"
 #include "apps/lib/fs_util.h"
 #include "apps/lib/report.h"
 #include "apps/lib/sweep.h"
@@ -69,7 +71,7 @@ struct Out {
 };
 
 int run_train(const TrainCli& c) {
-  const Device dev = parse_device(c.device.c_str());
+  (void)parse_device(c.device.c_str());  // a missing GPU is the first error
   check_head_and_epochs(c.H, c.epochs);
   ToyCorpus corpus = c.corpus.empty() ? notebook_corpus() : load_corpus(c.corpus);
   check_batch(c.batch, corpus);
@@ -77,11 +79,7 @@ int run_train(const TrainCli& c) {
             "--epochs {} x {} steps per epoch exceed 2^24 = 16777216 updates (the optimizer counts steps in float32); "
             "use fewer epochs or a larger --batch", c.epochs, corpus.size() / c.batch);
 
-  ToyConfig cfg;
-  cfg.H = c.H;
-  cfg.loss = parse_loss(c.loss);
-  cfg.seed = c.seed;
-  cfg.device = dev;
+  const ToyConfig cfg = toy_config(c, c.H, c.seed);
   ToyModel m(corpus, cfg, c.batch);
   if (!c.init_weights.empty()) {
     NpzArrays w = load_npz(c.init_weights);
@@ -127,48 +125,16 @@ int run_train(const TrainCli& c) {
   if (!c.resume.empty()) ck_dir = c.resume;
   TOY_CHECK(ck_dir.empty() || c.out_dir.empty() || !same_dir(ck_dir, c.out_dir),
             "--out {} and the checkpoint directory must differ (both write run.json)", c.out_dir);
+  std::optional<CheckpointDir> ck;
   if (!c.resume.empty()) {
     TOY_CHECK(c.checkpoint_dir.empty() || fs::path(c.checkpoint_dir) == fs::path(c.resume),
               "--resume {} keeps checkpointing into {}: drop --checkpoint-dir {}", c.resume, c.resume, c.checkpoint_dir);
     TOY_CHECK(c.init_weights.empty(), "--resume takes the weights from the checkpoint: drop --init-weights");
-    const std::string jpath = (fs::path(c.resume) / "run.json").string();
-    TOY_CHECK(fs::exists(jpath), "--resume {}: no run.json (not a checkpoint directory of toyformer train "
-              "--checkpoint-dir)", c.resume);
-    nlohmann::json stored;
-    try {
-      stored = nlohmann::json::parse(read_file(jpath));
-    } catch (const nlohmann::json::exception& e) {
-      fail("--resume {}: {} is not valid JSON: {}", c.resume, jpath, e.what());
-    }
-    TOY_CHECK(stored.value("kind", "") == "toyformer-checkpoint" && stored.contains("settings"),
-              "--resume {}: {} is not a toyformer checkpoint record", c.resume, jpath);
-    std::vector<std::string> diffs;
-    for (const auto& [k, v] : settings.items()) {
-      const nlohmann::json& was = stored["settings"].contains(k) ? stored["settings"][k] : nlohmann::json(nullptr);
-      if (was != v) diffs.push_back(fmt::format("{} was {}, now {}", k, was.dump(), v.dump()));
-    }
-    TOY_CHECK(diffs.empty(), "--resume {}: the settings differ from the checkpointed run ({}); a resume must use the "
-              "same flags (only --epochs and the output flags may change)", c.resume, fmt::join(diffs, "; "));
-    remove_stale_temps(c.resume);
-    resumed = load_checkpoint((fs::path(c.resume) / "checkpoint.npz").string());
-    ck_dir = c.resume;
-    if (ck_every == 0) ck_every = stored.value("checkpoint_every", int64_t{0});
+    ck = CheckpointDir::resume(c.resume, ck_every, settings, resumed);
   } else if (!ck_dir.empty() || ck_every > 0) {
-    TOY_CHECK(!ck_dir.empty() && ck_every > 0, "--checkpoint-every N and --checkpoint-dir DIR go together");
-    make_dirs(ck_dir);
-    TOY_CHECK(!fs::exists(fs::path(ck_dir) / "checkpoint.npz"),
-              "--checkpoint-dir {} already holds a checkpoint: continue it with --resume {}, or choose another "
-              "directory", ck_dir, ck_dir);
-    remove_stale_temps(ck_dir);
-    nlohmann::json rec{{"kind", "toyformer-checkpoint"}, {"settings", settings}, {"checkpoint_every", ck_every},
-                       {"init_weights", c.init_weights.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.init_weights)}};
-    write_file_atomic((fs::path(ck_dir) / "run.json").string(), rec.dump(1) + "\n");
+    ck = CheckpointDir::create(ck_dir, ck_every, settings, c.init_weights);
   }
-  if (!ck_dir.empty() && ck_every > 0) {
-    o.checkpoint_every = ck_every;
-    const std::string ck_path = (fs::path(ck_dir) / "checkpoint.npz").string();
-    o.on_checkpoint = [ck_path](const TrainCheckpoint& ck) { save_checkpoint(ck_path, ck); };
-  }
+  if (ck) ck->attach(o);
   if (!c.resume.empty()) o.resume = &resumed;
 
   // Snapshots: the selected layers at epoch 1 (of this process), every snapshot_every-th epoch and the last.

@@ -147,15 +147,11 @@ std::shared_ptr<PyRun> train_run(const std::vector<std::string>& args,
   run_interruptible(
       [&] {
         // The checks and their order are `train`'s (apps/cmd_train.cpp).
-        const Device dev = parse_device(c.device.c_str());
+        (void)parse_device(c.device.c_str());  // a missing GPU is the first error, as `train` gives it
         check_head_and_epochs(c.H, c.epochs);
         const ToyCorpus corpus = corpus_of(sentences, c.corpus);
         check_batch(c.batch, corpus);
-        ToyConfig cfg;
-        cfg.H = c.H;
-        cfg.loss = parse_loss(c.loss);
-        cfg.seed = c.seed;
-        cfg.device = dev;
+        const ToyConfig cfg = toy_config(c, c.H, c.seed);
         ToyModel m(corpus, cfg, c.batch);
         TrainOptions o = train_options(c);
         check_optimizer(m, o);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/device.h"
+#include "layers/toy_model.h"
 #include "optim/early_stopping.h"
 #include "optim/plateau.h"
 
@@ -50,6 +51,16 @@ struct TrainSettings {
   // command line checks the text before this; settings from JSON or from Python pass through here too.
   void validate() const;
 };
+
+// The toy model these settings train, of head size H with weights from `seed` (the loss and device are settings).
+inline ToyConfig toy_config(const TrainSettings& s, int64_t H, uint64_t seed) {
+  ToyConfig cfg;
+  cfg.H = H;
+  cfg.loss = parse_loss(s.loss);
+  cfg.seed = seed;
+  cfg.device = parse_device(s.device.c_str());
+  return cfg;
+}
 
 // The settings as run.json's "config" / a checkpoint's "settings" / sweep.json's "config" hold them: one key per
 // field, lr null for the default, early_stop and early_stop_min_delta only when early stopping is on (records

@@ -238,10 +238,7 @@ namespace {
 std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c, const std::vector<RunSpec>& runs,
                                    const std::atomic<bool>* cancel) {
   const auto t0 = std::chrono::steady_clock::now();
-  ToyConfig cfg;
-  cfg.H = runs.front().H;
-  cfg.loss = parse_loss(c.loss);
-  cfg.device = parse_device(c.device.c_str());
+  const ToyConfig cfg = toy_config(c, runs.front().H, runs.front().seed);
   std::vector<uint64_t> seeds;
   for (const RunSpec& r : runs) seeds.push_back(r.seed);
   ToyModel m(corpus, cfg, c.batch, seeds);
