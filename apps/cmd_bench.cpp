@@ -183,8 +183,8 @@ Runner add_bench(CLI::App& app) {
   auto c = std::make_shared<BenchCli>();
   CLI::App* s = app.add_subcommand("bench", "time training steps of the toy model");
   s->add_option("--H", c->hs, "comma-separated head sizes")->capture_default_str();
-  s->add_option("--steps", c->steps, "timed steps per H")->check(int_in(1, int64_t{1} << 24))->capture_default_str();
-  s->add_option("--warmup", c->warmup, "untimed steps first")->check(int_in(0, int64_t{1} << 24))->capture_default_str();
+  s->add_option("--steps", c->steps, "timed steps per H")->check(int_in(1, kMaxSteps))->capture_default_str();
+  s->add_option("--warmup", c->warmup, "untimed steps first")->check(int_in(0, kMaxSteps))->capture_default_str();
   s->add_option("--device", c->device, "cpu | cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   s->add_flag("--json", c->json, "one JSON object on stdout");
   s->add_option("--step", c->step, "auto | fused | graph (see train --step; auto: fused on cuda, graph on cpu)")

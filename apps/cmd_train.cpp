@@ -75,9 +75,7 @@ int run_train(const TrainCli& c) {
   check_head_and_epochs(c.H, c.epochs);
   ToyCorpus corpus = c.corpus.empty() ? notebook_corpus() : load_corpus(c.corpus);
   check_batch(c.batch, corpus);
-  TOY_CHECK(c.epochs <= kMaxSteps / (corpus.size() / c.batch),
-            "--epochs {} x {} steps per epoch exceed 2^24 = 16777216 updates (the optimizer counts steps in float32); "
-            "use fewer epochs or a larger --batch", c.epochs, corpus.size() / c.batch);
+  check_step_limit(c.epochs, corpus.size() / c.batch);
 
   const ToyConfig cfg = toy_config(c, c.H, c.seed);
   ToyModel m(corpus, cfg, c.batch);

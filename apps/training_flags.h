@@ -18,7 +18,7 @@
 
 namespace toy::app {
 
-constexpr int64_t kMaxSteps = int64_t{1} << 24;
+using toy::kMaxSteps;  // apps/lib/settings.h
 
 // What `train` and `sweep` read from the training flags: the settings that decide the numbers (one struct,
 // apps/lib/settings.h, that run.json, checkpoints, sweep.json and the Python module share), the corpus and the

@@ -18,7 +18,6 @@ namespace toy {
 
 namespace {
 constexpr int64_t kVersion = 2;
-constexpr int64_t kMaxSteps = int64_t{1} << 24;  // the optimizer counts its steps in float32 (train.cpp refuses more)
 
 template <class T>
 Tensor vec(const std::vector<T>& v) {

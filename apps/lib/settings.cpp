@@ -22,9 +22,14 @@ bool step_is_fused(StepPath p, Device device) {
   return p == StepPath::Fused || (p == StepPath::Auto && device == Device::CUDA);
 }
 
+void check_step_limit(int64_t epochs, int64_t steps_per_epoch) {
+  TOY_CHECK(steps_per_epoch >= 1 && epochs <= kMaxSteps / steps_per_epoch,
+            "--epochs {} x {} steps per epoch exceed 2^24 = 16777216 updates (the optimizer counts steps in float32); "
+            "use fewer epochs or a larger --batch", epochs, steps_per_epoch);
+}
+
 void TrainSettings::validate() const {
   auto in = [](double v, double lo, double hi) { return std::isfinite(v) && v >= lo && v <= hi; };
-  constexpr int64_t kMaxSteps = int64_t{1} << 24;
   TOY_CHECK(epochs >= 0 && epochs <= kMaxSteps, "--epochs must be in [0, {}], got {}", kMaxSteps, epochs);
   TOY_CHECK(batch >= 1, "--batch must be >= 1, got {}", batch);
   TOY_CHECK(optimizer == "sgd" || optimizer == "rmsprop" || optimizer == "adam",

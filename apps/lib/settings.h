@@ -24,6 +24,12 @@ const char* step_path_name(StepPath p);
 // Whether a step on `device` runs the fused kernel.
 bool step_is_fused(StepPath p, Device device);
 
+// The optimizer counts its steps in float32 (Adam's bias correction reads the count): exact up to 2^24 updates, so
+// a run may take at most that many.
+constexpr int64_t kMaxSteps = int64_t{1} << 24;
+// Refuses epochs x steps_per_epoch above kMaxSteps, naming --epochs and --batch.
+void check_step_limit(int64_t epochs, int64_t steps_per_epoch);
+
 struct TrainSettings {
   int64_t epochs = 5020;
   int64_t batch = 2;              // sequences per step (the notebook: 2, the whole corpus)

@@ -22,6 +22,7 @@
 #include "apps/lib/report.h"
 #include "apps/lib/svg.h"
 #include "apps/lib/train.h"
+#include "apps/lib/train_run.h"
 #include "core/backend.h"
 #include "core/error.h"
 #include "core/memory.h"
@@ -193,9 +194,6 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   TOY_CHECK(c.seeds > 0, "--seeds must be positive, got {}", c.seeds);
   TOY_CHECK(static_cast<uint64_t>(c.seeds) - 1 <= std::numeric_limits<uint64_t>::max() - c.seed_start,
             "--seed-start {} with --seeds {}: the last seed would pass 2^64 - 1", c.seed_start, c.seeds);
-  TOY_CHECK(c.epochs <= (int64_t{1} << 24) / std::max<int64_t>(1, corpus.size() / std::max<int64_t>(1, c.batch)),
-            "--epochs {} x {} steps per epoch exceed 2^24 = 16777216 updates (the optimizer counts steps in float32)",
-            c.epochs, corpus.size() / std::max<int64_t>(1, c.batch));
   // Every run keeps a row of results and its loss history in memory until the sweep is written.
   const double runs = static_cast<double>(c.seeds) * static_cast<double>(c.Hs.size());
   const double bytes = runs * (256.0 + 8.0 * static_cast<double>(c.epochs));
@@ -205,19 +203,11 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   TOY_CHECK(c.solved_share >= 0.5 && c.solved_share <= 1.0, "--solved-share must be in [0.5, 1], got {}",
             c.solved_share);
   c.validate();
-  TOY_CHECK(c.batch > 0 && corpus.size() % c.batch == 0, "--batch {} must divide the number of sequences ({})",
-            c.batch, corpus.size());
-  (void)parse_loss(c.loss);
-  (void)parse_device(c.device.c_str());
-  ToyConfig cfg;
-  cfg.H = c.Hs[0];
-  ToyModel m(corpus, cfg, c.batch);
-  TrainOptions o = train_options(c);
-  (void)make_toy_optimizer(m, o);
-  if (c.plateau) {
-    SGD probe(m.model().params());
-    ReduceLROnPlateau check(probe, c.plateau_options());
-  }
+  check_batch(c.batch, corpus);
+  check_step_limit(c.epochs, corpus.size() / c.batch);
+  (void)parse_device(c.device.c_str());  // a missing GPU, before any work
+  ToyModel m(corpus, toy_config(c, c.Hs[0], c.seed_start), c.batch);
+  check_optimizer(m, train_options(c));
 }
 
 float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn) {

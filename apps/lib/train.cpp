@@ -52,11 +52,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
   const int64_t n = corpus.size(), M = m.models();
   TOY_CHECK(n % opts.batch == 0, "train: batch {} must divide the corpus size {}", opts.batch, n);
   const int64_t steps_per_epoch = n / opts.batch;
-  // The optimizer's step counter is float32 (Adam's bias correction reads it): exact up to 2^24 updates.
-  TOY_CHECK(opts.epochs <= (int64_t{1} << 24) / steps_per_epoch,
-            "train: {} epochs x {} steps per epoch exceed 2^24 = 16777216 updates (the optimizer counts steps in "
-            "float32); use fewer epochs or a larger --batch",
-            opts.epochs, steps_per_epoch);
+  check_step_limit(opts.epochs, steps_per_epoch);
 
   auto opt = make_toy_optimizer(m, opts);
   std::vector<ReduceLROnPlateau> plateaus;
