@@ -175,8 +175,7 @@ TEST_CASE("toy/train: 5020 epochs with the plateau — replayed schedule, then f
     CHECK(r.final_lr == 1e-4f);
     // (d) the verdict on our own run: shares as the reference computes them from our final outputs
     //     (tests/test_verdict.cpp checks decision_shares against tests/reference/verdict_reference.py).
-    const Verdict v = judge(notebook_corpus(),
-                            decision_shares(notebook_corpus(), LossKind::Keras, m.model().output("skipadd").value(),
+    const Verdict v = judge(decision_shares(notebook_corpus(), LossKind::Keras, m.model().output("skipadd").value(),
                                             m.model().output("activation").value()),
                             TrainingTrace{r.loss, r.final_lr, true, 1e-4});
     CHECK(v.positions.size() == 2);

@@ -108,7 +108,7 @@ TEST_CASE("verdict/share: crafted shares 0.54, 0.89 and 0.91 under both losses")
     REQUIRE(k.size() == 2);
     CHECK(k[0].share == doctest::Approx(want).epsilon(1e-6));
     CHECK(c.vocab[static_cast<size_t>(k[0].rival)] == "beef");
-    const Verdict v = judge(c, k, falling());
+    const Verdict v = judge(k, falling());
     CHECK(v.share == doctest::Approx(want).epsilon(1e-6));
     CHECK(v.outcome == (want >= 0.9 ? Outcome::Solved : Outcome::Unfinished));
     // normalized: share = a_t / (a_t + a_r) on the sigmoid outputs.
@@ -116,11 +116,11 @@ TEST_CASE("verdict/share: crafted shares 0.54, 0.89 and 0.91 under both losses")
     Outputs p = at_the(c, std::log(a_t / (1 - a_t)), std::log(a_r / (1 - a_r)));
     std::vector<PositionShare> n = decision_shares(c, LossKind::Normalized, p.skipadd, p.activation);
     CHECK(n[1].share == doctest::Approx(want).epsilon(1e-6));
-    CHECK(judge(c, n, falling()).solved() == (want >= 0.9));
+    CHECK(judge(n, falling()).solved() == (want >= 0.9));
   }
   // The threshold is a rule parameter.
   Outputs o = at_the(c, std::log(0.89 / 0.11), 0.0);
-  CHECK(judge(c, decision_shares(c, LossKind::Keras, o.skipadd, o.activation), falling(), {.solved_share = 0.85})
+  CHECK(judge(decision_shares(c, LossKind::Keras, o.skipadd, o.activation), falling(), {.solved_share = 0.85})
             .solved());
 }
 
@@ -129,7 +129,7 @@ TEST_CASE("verdict/share: the argmax says yes, the share says undecided (the old
   const ToyCorpus c = notebook_corpus();
   auto logit = [](double p) { return std::log(p / (1 - p)); };
   Outputs o = at_the(c, logit(0.964), logit(0.958));
-  const Verdict v = judge(c, decision_shares(c, LossKind::Keras, o.skipadd, o.activation), falling());
+  const Verdict v = judge(decision_shares(c, LossKind::Keras, o.skipadd, o.activation), falling());
   CHECK(v.share == doctest::Approx(1 / (1 + std::exp(logit(0.958) - logit(0.964)))).epsilon(1e-6));
   CHECK(v.share < 0.6);
   CHECK_FALSE(v.solved());
@@ -174,14 +174,14 @@ TEST_CASE("verdict/share: three competitors, the strongest one is the rival") {
   CHECK(static_cast<size_t>(s[0].rival) == id("fish"));
   CHECK(s[0].share == doctest::Approx(1 / (1 + std::exp(1.0))).epsilon(1e-9));
   // The run's share is the minimum over judged positions (the others are 0.5: all logits equal).
-  CHECK(judge(c, s, falling()).share == doctest::Approx(1 / (1 + std::exp(1.0))).epsilon(1e-9));
+  CHECK(judge(s, falling()).share == doctest::Approx(1 / (1 + std::exp(1.0))).epsilon(1e-9));
 }
 
 TEST_CASE("verdict/none: a corpus without judged positions has nothing to judge") {
   const ToyCorpus c = parse_corpus("a b\nc d\n", "plain");
   CHECK(judged_positions(c).empty());
   const Tensor z = Tensor::zeros(Shape{2, 3, c.vocab_size()});
-  const Verdict v = judge(c, decision_shares(c, LossKind::Keras, z, z), falling());
+  const Verdict v = judge(decision_shares(c, LossKind::Keras, z, z), falling());
   CHECK(v.outcome == Outcome::None);
   CHECK(std::isnan(v.share));
   CHECK(v.because.find("nothing to tell apart") != std::string::npos);
@@ -226,7 +226,7 @@ TEST_CASE("verdict/rules: stuck and unfinished on crafted loss and lr histories"
 TEST_CASE("verdict/json: round trip through run.json's form") {
   const ToyCorpus c = notebook_corpus();
   Outputs o = at_the(c, 1.0, 0.2);
-  const Verdict v = judge(c, decision_shares(c, LossKind::Keras, o.skipadd, o.activation), falling());
+  const Verdict v = judge(decision_shares(c, LossKind::Keras, o.skipadd, o.activation), falling());
   const Verdict w = verdict_from_json(nlohmann::json::parse(v.json(c).dump()), c);
   CHECK(w.outcome == v.outcome);
   CHECK(w.share == v.share);

@@ -132,12 +132,7 @@ std::string value_table(const std::vector<std::string>& rows, const std::vector<
 // The corpus' loss levels as labelled reference lines: "floor", "'the' undecided".
 std::vector<svg::Level> level_lines_of(const ToyCorpus& c, const LossLevels& l) {
   std::vector<svg::Level> out{{"floor", l.floor}};
-  std::string words;
-  for (const JudgedPosition& j : judged_positions(c)) {
-    const std::string w = "'" + c.vocab[static_cast<size_t>(j.token)] + "'";
-    if (words.find(w) == std::string::npos) words += (words.empty() ? "" : ", ") + w;
-  }
-  if (!words.empty()) out.push_back({words + " undecided", l.undecided});
+  if (const std::string words = judged_words(c); !words.empty()) out.push_back({words + " undecided", l.undecided});
   return out;
 }
 
@@ -420,11 +415,8 @@ std::string run_share_figure(const RunRecord& r, const svg::Options& o) {
   p.x.assign(e.begin(), e.end());
   const ToyCorpus& c = r.corpus;
   for (int64_t j = 0; j < J; ++j) {
-    const PositionShare& ps = r.verdict.positions[static_cast<size_t>(j)];
-    const int64_t ev = c.seqs[static_cast<size_t>(ps.at.seq)][static_cast<size_t>(ps.at.evidence)];
     svg::Series se;
-    se.label = fmt::format("{} -> {} after {}", c.vocab[static_cast<size_t>(ps.at.token)],
-                           c.vocab[static_cast<size_t>(ps.at.target)], c.vocab[static_cast<size_t>(ev)]);
+    se.label = judged_label(c, r.verdict.positions[static_cast<size_t>(j)].at);
     for (size_t k = 0; k < e.size(); ++k) se.y.push_back(v[k * static_cast<size_t>(J) + static_cast<size_t>(j)]);
     p.series.push_back(std::move(se));
   }

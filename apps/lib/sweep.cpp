@@ -260,11 +260,9 @@ std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c
     o.final_loss = losses[i];
     o.final_lr = tr[i].final_lr;
     o.lr_reductions = static_cast<int64_t>(tr[i].reductions.size());
-    const Verdict v = judge(corpus,
-                            decision_shares(corpus, cfg.loss, view->activation_of("skipadd", mi),
-                                            view->activation_of("activation", mi)),
-                            TrainingTrace{tr[i].loss, tr[i].final_lr, c.plateau, c.min_lr},
-                            VerdictRules{.solved_share = c.solved_share});
+    const Verdict v = judge(
+        decision_shares(corpus, cfg.loss, view->activation_of("skipadd", mi), view->activation_of("activation", mi)),
+        training_trace(tr[i], c), VerdictRules{.solved_share = c.solved_share});
     o.outcome = v.outcome;
     o.share = v.share;
     o.attn_the_to_subject = attention_to_evidence(corpus, view->activation_of("AttnWts", mi));

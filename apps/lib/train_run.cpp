@@ -105,9 +105,8 @@ TrainedView view_trained(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& 
   }
   const Model& vm = v.view->model();
   v.final_loss = v.view->loss().value().item();
-  v.verdict = judge(corpus,
-                    decision_shares(corpus, cfg.loss, vm.output("skipadd").value(), vm.output("activation").value()),
-                    TrainingTrace{r.loss, r.final_lr, o.plateau, o.min_lr}, rules);
+  v.verdict = judge(decision_shares(corpus, cfg.loss, vm.output("skipadd").value(), vm.output("activation").value()),
+                    training_trace(r, o), rules);
   v.levels = loss_levels(corpus);
   return v;
 }

@@ -18,6 +18,10 @@ namespace toy {
 void check_head_and_epochs(int64_t H, int64_t epochs);
 void check_batch(int64_t batch, const ToyCorpus& corpus);
 void check_optimizer(ToyModel& m, const TrainOptions& o);
+// How a run trained, for the verdict's stuck / unfinished rule.
+inline TrainingTrace training_trace(const TrainResult& r, const TrainSettings& s) {
+  return TrainingTrace{r.loss, r.final_lr, s.plateau, s.min_lr};
+}
 
 // The five weight arrays of a (single) model, Keras layout, in toy_weight_names() order.
 NpzArrays toy_weights(ToyModel& m);

@@ -91,18 +91,27 @@ LossLevels loss_levels(const ToyCorpus& c) {
   return {floor / positions, undecided / positions};
 }
 
-std::string loss_levels_text(const ToyCorpus& c, const LossLevels& l) {
+std::string judged_label(const ToyCorpus& c, const JudgedPosition& j) {
+  const auto word = [&](int64_t id) { return c.vocab[static_cast<size_t>(id)]; };
+  return fmt::format("{} -> {} after {}", word(j.token), word(j.target),
+                     word(c.seqs[static_cast<size_t>(j.seq)][static_cast<size_t>(j.evidence)]));
+}
+
+std::string judged_words(const ToyCorpus& c) {
   std::vector<std::string> words;
   for (const JudgedPosition& j : judged_positions(c)) {
     const std::string w = "'" + c.vocab[static_cast<size_t>(j.token)] + "'";
     if (std::find(words.begin(), words.end(), w) == words.end()) words.push_back(w);
   }
+  std::string joined;
+  for (const auto& w : words) joined += (joined.empty() ? "" : ", ") + w;
+  return joined;
+}
+
+std::string loss_levels_text(const ToyCorpus& c, const LossLevels& l) {
   std::string s = fmt::format("floor {:.3f} (all that the prefixes leave open)", l.floor);
-  if (!words.empty()) {
-    std::string joined;
-    for (const auto& w : words) joined += (joined.empty() ? "" : ", ") + w;
-    s += fmt::format("; {} undecided {:.3f}", joined, l.undecided);
-  }
+  if (const std::string words = judged_words(c); !words.empty())
+    s += fmt::format("; {} undecided {:.3f}", words, l.undecided);
   return s;
 }
 
@@ -196,7 +205,7 @@ Outcome classify(double share, bool has_judged, const TrainingTrace& tr, const V
   return Outcome::Unfinished;
 }
 
-Verdict judge(const ToyCorpus& c, const std::vector<PositionShare>& shares, const TrainingTrace& trace,
+Verdict judge(const std::vector<PositionShare>& shares, const TrainingTrace& trace,
               const VerdictRules& rules) {
   Verdict v;
   v.positions = shares;
@@ -204,7 +213,6 @@ Verdict judge(const ToyCorpus& c, const std::vector<PositionShare>& shares, cons
   v.share = shares.empty() ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
   for (const PositionShare& p : shares) v.share = std::isnan(p.share) ? p.share : std::min(v.share, p.share);
   v.outcome = classify(v.share, !shares.empty(), trace, rules, &v.because);
-  (void)c;
   return v;
 }
 
@@ -212,11 +220,9 @@ std::string Verdict::positions_text(const ToyCorpus& c) const {
   if (positions.empty()) return "no judged position (no next token depends on earlier context)";
   std::string s;
   for (const PositionShare& p : positions) {
-    const auto word = [&](int64_t id) { return c.vocab[static_cast<size_t>(id)]; };
-    const int64_t ev_tok = c.seqs[static_cast<size_t>(p.at.seq)][static_cast<size_t>(p.at.evidence)];
     if (!s.empty()) s += "; ";
-    s += fmt::format("{} -> {} after {}: {:.3f} vs {} {:.3f} (share {:.2f})", word(p.at.token), word(p.at.target),
-                     word(ev_tok), p.a_target, word(p.rival), p.a_rival, p.share);
+    s += fmt::format("{}: {:.3f} vs {} {:.3f} (share {:.2f})", judged_label(c, p.at), p.a_target,
+                     c.vocab[static_cast<size_t>(p.rival)], p.a_rival, p.share);
   }
   return s;
 }

@@ -23,6 +23,10 @@ struct JudgedPosition {
 };
 // Every judged position of the corpus, sequence-major. Empty when no next token depends on earlier context.
 std::vector<JudgedPosition> judged_positions(const ToyCorpus& corpus);
+// "the -> chkn after man": the judged token, its target and the evidence token.
+std::string judged_label(const ToyCorpus& corpus, const JudgedPosition& j);
+// The distinct judged tokens, quoted and comma-separated ("'the'"); "" when there are none.
+std::string judged_words(const ToyCorpus& corpus);
 
 // Loss levels of the corpus under the mean next-token cross-entropy over all N*T positions:
 //   floor:     the mean entropy of the next token given the whole prefix (what a perfect model reaches; the
@@ -91,7 +95,7 @@ struct Verdict {
 // Back from Verdict::json (run.json's metrics.verdict); errors name the field.
 Verdict verdict_from_json(const nlohmann::json& j, const ToyCorpus& corpus);
 
-Verdict judge(const ToyCorpus& corpus, const std::vector<PositionShare>& shares, const TrainingTrace& trace,
+Verdict judge(const std::vector<PositionShare>& shares, const TrainingTrace& trace,
               const VerdictRules& rules = {});
 // The outcome rule alone (tests, and re-judging a stored run with another threshold).
 Outcome classify(double share, bool has_judged, const TrainingTrace& trace, const VerdictRules& rules,
