@@ -21,19 +21,9 @@ constexpr int64_t kB = 2, kT = 5, kE = 7, kH = 3, kV = 11;
 
 // ---- input builders -------------------------------------------------------------------------------------------
 
-Tensor uniform(Rng& rng, const Shape& s, float lo = -1.0f, float hi = 1.0f) {
-  Tensor t = Tensor::empty(s);
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = rng.uniform(lo, hi);
-  return t;
-}
-
-// Integer ids in [lo, hi) stored as floats (all lo when the range is empty: a shape given by a user).
-Tensor ids(Rng& rng, const Shape& s, int64_t lo, int64_t hi) {
-  hi = std::max(hi, lo + 1);
-  Tensor t = Tensor::empty(s);
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(lo + static_cast<int64_t>(rng.below(hi - lo)));
-  return t;
-}
+// The exported builders (op_cases.h), under the short names the cases use.
+Tensor uniform(Rng& rng, const Shape& s, float lo = -1.0f, float hi = 1.0f) { return random_uniform(rng, s, lo, hi); }
+Tensor ids(Rng& rng, const Shape& s, int64_t lo, int64_t hi) { return random_ids(rng, s, lo, hi); }
 
 // Values with |x| in [0.1, 1] and a random sign: away from relu's kink by far more than the gradcheck step.
 Tensor away_from_zero(Rng& rng, const Shape& s) {
@@ -881,6 +871,19 @@ const OpCase& op_case_or_family(const std::string& name) {
     if (std::find(families.begin(), families.end(), c.family()) == families.end()) families.push_back(c.family());
   }
   fail("unknown op '{}' (known: {}; or any case name of --list)", name, fmt::join(families, ", "));
+}
+
+Tensor random_uniform(Rng& rng, const Shape& s, float lo, float hi) {
+  Tensor t = Tensor::empty(s);
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = rng.uniform(lo, hi);
+  return t;
+}
+
+Tensor random_ids(Rng& rng, const Shape& s, int64_t lo, int64_t hi) {
+  hi = std::max(hi, lo + 1);
+  Tensor t = Tensor::empty(s);
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(lo + static_cast<int64_t>(rng.below(hi - lo)));
+  return t;
 }
 
 }  // namespace toy::testing

@@ -54,6 +54,11 @@ struct OpCase {
   GradcheckOptions grad_options(const Inputs& in) const;
 };
 
+// The input builders the cases use, for tests that build inputs by hand: values uniform in [lo, hi), and integer ids
+// in [lo, hi) stored as floats (all lo when the range is empty).
+Tensor random_uniform(Rng& rng, const Shape& s, float lo = -1.0f, float hi = 1.0f);
+Tensor random_ids(Rng& rng, const Shape& s, int64_t lo, int64_t hi);
+
 const std::vector<OpCase>& op_cases();
 // Exact name; throws "no case named ..." otherwise.
 const OpCase& op_case(const std::string& name);

@@ -12,6 +12,7 @@
 #include <new>
 #include <vector>
 
+#include "autograd/op_cases.h"
 #include "autograd/ops.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -66,17 +67,11 @@ namespace {
 
 constexpr int64_t kB = 2, kT = 5, kE = 7, kH = 3, kV = 11;
 
+// The op registry's input builders (autograd/op_cases.h).
 Tensor uniform(Rng& rng, const Shape& s, float lo = -1.0f, float hi = 1.0f) {
-  Tensor t = Tensor::empty(s);
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = rng.uniform(lo, hi);
-  return t;
+  return testing::random_uniform(rng, s, lo, hi);
 }
-
-Tensor random_ids(Rng& rng, const Shape& s, int64_t limit) {
-  Tensor t = Tensor::empty(s);
-  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(rng.below(limit));
-  return t;
-}
+Tensor random_ids(Rng& rng, const Shape& s, int64_t limit) { return testing::random_ids(rng, s, 0, limit); }
 
 Tensor positions() {
   Tensor p = Tensor::empty(Shape{kT});
