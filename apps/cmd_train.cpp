@@ -230,14 +230,9 @@ int run_train(const TrainCli& c) {
     for (const auto& name : toy_weight_names()) dump.push_back({"grad/param/" + name, view->weight(name).grad().to(Device::CPU)});
   }
   if (!c.dump_activations.empty()) save_npz(c.dump_activations, dump);
-  nlohmann::json config = c.settings();
-  config["H"] = c.H;
-  config["seed"] = c.seed;
-  config["epochs"] = c.epochs;
-  config["corpus"] = c.corpus.empty() ? std::string("notebook") : c.corpus;
-  config["init_weights"] = c.init_weights.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.init_weights);
-  config["solved_share"] = c.solved_share;
-  const RunRecord rec = make_run_record(std::move(config), corpus, m, tv, r, dump);
+  const RunRecord rec = make_run_record(
+      run_config(c, c.H, c.seed, c.corpus.empty() ? std::string("notebook") : c.corpus, c.init_weights), corpus, m,
+      tv, r, dump);
   if (!c.out_dir.empty()) write_run_dir(c.out_dir, rec, toy_weights(m), dump);
   if (!c.report.empty()) write_file_atomic(c.report, run_report_html(rec));
   if (c.json) std::printf("%s\n", train_result_json(rec).dump().c_str());

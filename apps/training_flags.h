@@ -29,6 +29,19 @@ struct TrainingFlags : TrainSettings {
   const TrainSettings& settings() const { return *this; }
 };
 
+// run.json's "config" for a `train` run: the settings, H, seed, epochs, the corpus ("notebook", a path, or the
+// sentences), --init-weights (null when none) and the verdict's threshold.
+inline nlohmann::json run_config(const TrainingFlags& f, int64_t H, uint64_t seed, nlohmann::json corpus,
+                                 const std::string& init_weights) {
+  nlohmann::json config = f.settings();
+  config["H"] = H;
+  config["seed"] = seed;
+  config["corpus"] = std::move(corpus);
+  config["init_weights"] = init_weights.empty() ? nlohmann::json(nullptr) : nlohmann::json(init_weights);
+  config["solved_share"] = f.solved_share;
+  return config;
+}
+
 // The sweep configuration these flags decide (the head sizes and seeds are the caller's; corpus_source: "notebook"
 // or the --corpus path).
 inline SweepConfig sweep_config(const TrainingFlags& f) {

@@ -167,16 +167,13 @@ std::shared_ptr<PyRun> train_run(const std::vector<std::string>& args,
         const TrainedView tv = view_trained(m, corpus, cfg, c.batch, r, o, app::verdict_rules(c));
         out->dump = activation_arrays(tv.view->model(), r.loss, r.lr, corpus.vocab);
         if (snapshots) snapshots->append_to(out->dump, tv.view->model(), tv.verdict.positions.size());
-        nlohmann::json config = c.settings();
-        config["H"] = c.H;
-        config["seed"] = c.seed;
-        config["epochs"] = c.epochs;
-        config["corpus"] = sentences ? nlohmann::json(*sentences)
-                                     : nlohmann::json(c.corpus.empty() ? std::string("notebook") : c.corpus);
-        config["init_weights"] = nullptr;
-        config["solved_share"] = c.solved_share;
+        const nlohmann::json config =
+            app::run_config(c, c.H, c.seed,
+                            sentences ? nlohmann::json(*sentences)
+                                      : nlohmann::json(c.corpus.empty() ? std::string("notebook") : c.corpus),
+                            "");
         out->weights = toy_weights(m);
-        out->rec = make_run_record(std::move(config), corpus, m, tv, r, out->dump);
+        out->rec = make_run_record(config, corpus, m, tv, r, out->dump);
         out->result_json = train_result_json(out->rec).dump();
       },
       stop);
