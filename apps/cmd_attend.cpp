@@ -1,12 +1,12 @@
 // `toyformer attend`: scaled dot-product attention for the notebooks' pencil-and-paper exercises, from a JSON problem
 // (queries, keys, optional values, projections, heads, mask, labels) or from word2vec embeddings and a list of ids.
-// The problem format and the computation are in apps/lib/attend.h.
+// The problem format and the computation are in apps/lib/tools/attend.h.
 #include <iostream>
 #include <memory>
 
 #include "apps/commands.h"
 #include "apps/flag_checks.h"
-#include "apps/lib/attend.h"
+#include "apps/lib/tools/attend.h"
 
 namespace toy::app {
 

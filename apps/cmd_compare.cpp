@@ -7,7 +7,7 @@
 
 #include "apps/commands.h"
 #include "apps/flag_checks.h"
-#include "apps/lib/compare.h"
+#include "apps/lib/formats/compare.h"
 #include "core/error.h"
 
 namespace toy::app {

@@ -1,10 +1,9 @@
-// `toyformer inspect A.npz [--layer NAME] [--seq i] [--heatmap out.svg]`: the layers of an activation dump with
-// their shapes, or one layer as labelled tables (rows: positions "3 the"; columns: positions, vocabulary words or
-// head dimensions), optionally as an SVG heatmap. `--epoch E` shows a training snapshot (<layer>@epochs);
-// `--position P` one position's row at every snapshot epoch; `--chain` each sequence's attention chain side by side
-// (dot, lambda, mask adder, AttnWts, Voutput, skipadd, activation). Every array is checked against the others when
-// the dump is loaded (load_dump, apps/lib/inspect.h), so a damaged or hand-made dump gives one error line, never a
-// crash.
+// `toyformer inspect A.npz [--layer NAME] [--seq i] [--heatmap out.svg]`: the layers of an activation dump with their
+// shapes, or one layer as labelled tables (rows: positions "3 the"; columns: positions, vocabulary words or head
+// dimensions), optionally as an SVG heatmap. `--epoch E` shows a training snapshot (<layer>@epochs); `--position P` one
+// position's row at every snapshot epoch; `--chain` each sequence's attention chain side by side (dot, lambda, mask
+// adder, AttnWts, Voutput, skipadd, activation). Every array is checked against the others when the dump is loaded
+// (load_dump, apps/lib/tools/inspect.h), so a damaged or hand-made dump gives one error line, never a crash.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -13,11 +12,11 @@
 #include <map>
 
 #include "apps/commands.h"
-#include "apps/lib/train.h"
-#include "apps/lib/fs_util.h"
-#include "apps/lib/inspect.h"
-#include "apps/lib/report.h"
-#include "apps/lib/svg.h"
+#include "apps/lib/formats/fs_util.h"
+#include "apps/lib/tools/inspect.h"
+#include "apps/lib/training/train.h"
+#include "apps/lib/visual/report.h"
+#include "apps/lib/visual/svg.h"
 #include "core/error.h"
 #include "core/npz.h"
 #include "layers/toy_model.h"

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
-#include "apps/lib/fs_util.h"
-#include "apps/lib/report.h"
+#include "apps/lib/formats/fs_util.h"
+#include "apps/lib/visual/report.h"
 
 namespace toy::app {
 namespace {

@@ -10,9 +10,10 @@
 
 #include "apps/commands.h"
 #include "apps/flag_checks.h"
+#include "apps/lib/formats/fs_util.h"
+#include "apps/lib/sweep/sweep.h"
+#include "apps/lib/visual/report.h"
 #include "apps/training_flags.h"
-#include "apps/lib/fs_util.h"
-#include "apps/lib/sweep.h"
 #include "core/error.h"
 
 namespace toy::app {

@@ -14,7 +14,7 @@ using Runner = std::function<int()>;
 Runner add_train(CLI::App& app);
 Runner add_bench(CLI::App& app);
 Runner add_devices(CLI::App& app);
-// `toyformer attend FILE.json | --embeddings FILE --ids LIST` (apps/cmd_attend.cpp, logic in apps/lib/attend.h).
+// `toyformer attend FILE.json | --embeddings FILE --ids LIST` (apps/cmd_attend.cpp, logic in apps/lib/tools/attend.h).
 Runner add_attend(CLI::App& app);
 Runner add_sweep(CLI::App& app);
 Runner add_inspect(CLI::App& app);

@@ -11,17 +11,17 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/flag_checks.h"
-#include "apps/lib/sweep.h"
-#include "apps/lib/train.h"
-#include "apps/lib/verdict.h"
+#include "apps/lib/sweep/sweep.h"
+#include "apps/lib/training/train.h"
+#include "apps/lib/training/verdict.h"
 #include <string>
 
 namespace toy::app {
 
-using toy::kMaxSteps;  // apps/lib/settings.h
+using toy::kMaxSteps;  // apps/lib/training/settings.h
 
 // What `train` and `sweep` read from the training flags: the settings that decide the numbers (one struct,
-// apps/lib/settings.h, that run.json, checkpoints, sweep.json and the Python module share), the corpus and the
+// apps/lib/training/settings.h, that run.json, checkpoints, sweep.json and the Python module share), the corpus and the
 // verdict's threshold.
 struct TrainingFlags : TrainSettings {
   std::string corpus;         // --corpus FILE ("" = the notebook's two sentences)

@@ -34,8 +34,6 @@ constexpr char kMagic[] = "\x93NUMPY";  // 6 bytes, then major and minor version
 constexpr size_t kMagicLen = 6;
 constexpr size_t kMaxHeaderLen = 1 << 20;  // a sane header is < 200 bytes; refuse absurd lengths early
 
-std::string errno_text(int e) { return std::strerror(e); }
-
 // A header character for an error message: itself if printable, else \xNN.
 std::string show(char c) {
   unsigned char u = static_cast<unsigned char>(c);

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "apps/lib/fs_util.h"
-#include "apps/lib/svg.h"
+#include "apps/lib/formats/fs_util.h"
+#include "apps/lib/visual/svg.h"
 #include "autograd/ops.h"
 #include "core/error.h"
 #include "layers/attention.h"

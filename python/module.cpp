@@ -1,6 +1,6 @@
 // toyformer._core: the pybind11 binding of the library's jobs (train, sweep, attend, npz). Thin by design: keyword
-// arguments arrive as the command's flags and CLI11 parses them exactly as `toyformer train|sweep` does (same
-// defaults, checks and messages), the work is the library's (apps/lib/train_run.h, sweep.h, attend.h, report.h,
+// arguments arrive as the command's flags and CLI11 parses them exactly as `toyformer train|sweep` does (same defaults,
+// checks and messages), the work is the library's (apps/lib/training/train_run.h, sweep.h, attend.h, report.h,
 // core/npz.h), and tensors reach numpy without a copy. toyformer/__init__.py adds signatures, tables and display.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -16,12 +16,12 @@
 #include <optional>
 #include <thread>
 
-#include "apps/lib/attend.h"
-#include "apps/lib/fs_util.h"
-#include "apps/lib/report.h"
-#include "apps/lib/sweep.h"
-#include "apps/lib/train.h"
-#include "apps/lib/train_run.h"
+#include "apps/lib/tools/attend.h"
+#include "apps/lib/formats/fs_util.h"
+#include "apps/lib/visual/report.h"
+#include "apps/lib/sweep/sweep.h"
+#include "apps/lib/training/train.h"
+#include "apps/lib/training/train_run.h"
 #include "apps/training_flags.h"
 #include "core/error.h"
 #include "core/npz.h"
@@ -146,15 +146,12 @@ std::shared_ptr<PyRun> train_run(const std::vector<std::string>& args,
   std::atomic<bool> stop{false};
   run_interruptible(
       [&] {
-        // The checks and their order are `train`'s (apps/cmd_train.cpp).
-        (void)parse_device(c.device.c_str());  // a missing GPU is the first error, as `train` gives it
-        check_head_and_epochs(c.H, c.epochs);
-        const ToyCorpus corpus = corpus_of(sentences, c.corpus);
-        check_batch(c.batch, corpus);
-        const ToyConfig cfg = toy_config(c, c.H, c.seed);
-        ToyModel m(corpus, cfg, c.batch);
-        TrainOptions o = train_options(c);
-        check_optimizer(m, o);
+        // The checks and their order are `train`'s (apps/lib/training/train_run.h: setup_train).
+        TrainSetup t = setup_train(c, c.H, c.seed, [&] { return corpus_of(sentences, c.corpus); });
+        const ToyCorpus& corpus = t.corpus;
+        const ToyConfig& cfg = t.cfg;
+        ToyModel& m = *t.model;
+        TrainOptions& o = t.options;
         std::unique_ptr<LayerSnapshots> snapshots;
         if (c.snapshot_every > 0)
           snapshots = std::make_unique<LayerSnapshots>(m, corpus, cfg, c.batch, c.snapshot_every,

@@ -1,4 +1,4 @@
-// `toyformer attend` (apps/lib/attend.h): the notebooks' exercises answered from the problem files in
+// `toyformer attend` (apps/lib/tools/attend.h): the notebooks' exercises answered from the problem files in
 // examples/attend/ and from embeddings, compared with independent numpy computations (tests/fixtures/notebook004*.json,
 // notebook000.json) to 1e-5; the JSON, table and heatmap outputs; and every refusal naming its field.
 #include <doctest/doctest.h>
@@ -13,7 +13,7 @@
 #include <sstream>
 #include <string>
 
-#include "apps/lib/attend.h"
+#include "apps/lib/tools/attend.h"
 #include "core/error.h"
 #include "tests/fixture_util.h"
 

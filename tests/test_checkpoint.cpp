@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "apps/lib/checkpoint.h"
+#include "apps/lib/training/checkpoint.h"
 #include "core/error.h"
 #include "core/npz.h"
 

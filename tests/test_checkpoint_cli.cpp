@@ -16,7 +16,7 @@
 #include <map>
 #include <thread>
 
-#include "apps/lib/checkpoint.h"
+#include "apps/lib/training/checkpoint.h"
 #include "autograd/ops.h"
 #include "core/npz.h"
 #include "layers/toy_model.h"

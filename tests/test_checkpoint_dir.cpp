@@ -1,10 +1,10 @@
-// Checkpoint directories as a library object (apps/lib/checkpoint_dir.h): create records the settings, a second
-// create is refused, resume names every setting that differs, loads the state and keeps the recorded interval.
+// Checkpoint directories as a library object (apps/lib/training/checkpoint_dir.h): create records the settings, a
+// second create is refused, resume names every setting that differs, loads the state and keeps the recorded interval.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 
-#include "apps/lib/checkpoint_dir.h"
+#include "apps/lib/training/checkpoint_dir.h"
 #include "tests/cli_util.h"
 
 namespace fs = std::filesystem;

@@ -94,7 +94,7 @@ TEST_CASE("cli/train: weights and activations round-trip through .npz") {
   std::vector<std::string> want = toy_layer_names();
   want.push_back("loss");
   want.push_back("lr");
-  want.push_back("vocab");  // [V, L] code points (apps/lib/report.h)
+  want.push_back("vocab");  // [V, L] code points (apps/lib/visual/report.h)
   CHECK(names == want);
   CHECK(load_npz_array(a, "AttnWts").shape() == Shape{2, 5, 5});
   CHECK(load_npz_array(a, "loss").shape() == Shape{30});

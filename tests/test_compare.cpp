@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/lib/compare.h"
+#include "apps/lib/formats/compare.h"
 #include "tests/cli_util.h"
 
 using namespace toy;

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "apps/lib/train.h"
+#include "apps/lib/training/train.h"
 #include "tests/gpu_guard.h"
 
 using namespace toy;

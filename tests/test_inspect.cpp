@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "apps/lib/report.h"
+#include "apps/lib/visual/report.h"
 #include "core/npz.h"
 #include "tests/cli_util.h"
 

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/lib/report.h"
-#include "apps/lib/sweep.h"
+#include "apps/lib/visual/report.h"
+#include "apps/lib/sweep/sweep.h"
 #include "core/error.h"
 #include "tests/cli_util.h"
 

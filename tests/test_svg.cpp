@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "apps/lib/stats.h"
-#include "apps/lib/svg.h"
+#include "apps/lib/sweep/stats.h"
+#include "apps/lib/visual/svg.h"
 
 namespace toy::testing {
 

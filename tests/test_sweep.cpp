@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "apps/lib/sweep.h"
+#include "apps/lib/sweep/sweep.h"
 #include "core/backend.h"
 #include "core/error.h"
 #include "tests/cli_util.h"

@@ -2,7 +2,7 @@
 // (same seed, same device), including the plateau decisions, mini-batch shuffling, and every optimizer and loss.
 #include <doctest/doctest.h>
 
-#include "apps/lib/train.h"
+#include "apps/lib/training/train.h"
 #include "core/error.h"
 
 using namespace toy;

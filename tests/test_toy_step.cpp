@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "apps/lib/train.h"
+#include "apps/lib/training/train.h"
 #include "core/rng.h"
 #include "layers/toy_step.h"
 #include "tests/gpu_guard.h"

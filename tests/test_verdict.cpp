@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "apps/lib/train.h"
-#include "apps/lib/verdict.h"
+#include "apps/lib/training/train.h"
+#include "apps/lib/training/verdict.h"
 #include "optim/early_stopping.h"
 #include "tests/fixture_util.h"
 

@@ -1,6 +1,6 @@
-// libFuzzer target: `toyformer attend`'s JSON problem (apps/lib/attend.h: read_attend_problem), then the attention
-// itself and every output form (JSON, tables, SVG), as the command runs them.
-#include "apps/lib/attend.h"
+// libFuzzer target: `toyformer attend`'s JSON problem (apps/lib/tools/attend.h: read_attend_problem), then the
+// attention itself and every output form (JSON, tables, SVG), as the command runs them.
+#include "apps/lib/tools/attend.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

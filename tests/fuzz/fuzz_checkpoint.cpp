@@ -1,7 +1,7 @@
-// libFuzzer target: load_checkpoint (apps/lib/checkpoint.h) on the input written as an .npz file; a checkpoint it
-// accepts is resumed for one epoch of the notebook's model, as `train --resume` would (train_models checks the
+// libFuzzer target: load_checkpoint (apps/lib/training/checkpoint.h) on the input written as an .npz file; a checkpoint
+// it accepts is resumed for one epoch of the notebook's model, as `train --resume` would (train_models checks the
 // shapes against the model).
-#include "apps/lib/checkpoint.h"
+#include "apps/lib/training/checkpoint.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,6 +1,6 @@
-// libFuzzer target: the activation-dump loader of `toyformer inspect` (apps/lib/inspect.h: load_dump), on the input
-// written as an .npz file.
-#include "apps/lib/inspect.h"
+// libFuzzer target: the activation-dump loader of `toyformer inspect` (apps/lib/tools/inspect.h: load_dump), on the
+// input written as an .npz file.
+#include "apps/lib/tools/inspect.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,7 +1,7 @@
-// libFuzzer target: a run directory's run.json (apps/lib/report.h: load_run_dir), the input written as run.json
+// libFuzzer target: a run directory's run.json (apps/lib/visual/report.h: load_run_dir), the input written as run.json
 // beside a fixed, valid activations.npz (tests/fuzz/data/, from `train --epochs 3 --out`), then the run's report page
 // as `toyformer report` renders it.
-#include "apps/lib/report.h"
+#include "apps/lib/visual/report.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,7 +1,7 @@
-// libFuzzer target: a sweep directory (apps/lib/sweep.h: load_sweep_dir). The input is cut at NUL bytes into
+// libFuzzer target: a sweep directory (apps/lib/sweep/sweep.h: load_sweep_dir). The input is cut at NUL bytes into
 // sweep.json, runs.csv and (when there is a third part) timing.csv; then the summary table and the report page.
-#include "apps/lib/report.h"
-#include "apps/lib/sweep.h"
+#include "apps/lib/visual/report.h"
+#include "apps/lib/sweep/sweep.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference for toyformer's verdict (apps/lib/verdict.cpp): judged positions, decision shares and
+"""Independent reference for toyformer's verdict (apps/lib/training/verdict.cpp): judged positions, decision shares and
 loss levels, written from the definitions in README ("A verdict students can trust") with the Python standard
 library only (no numpy, no toyformer code).
 

@@ -1,5 +1,5 @@
 // The verdict: judged positions from the corpus' prefix maps, decision shares, outcomes, loss levels.
-#include "apps/lib/verdict.h"
+#include "apps/lib/training/verdict.h"
 
 #include <fmt/format.h>
 
@@ -276,6 +276,18 @@ Verdict verdict_from_json(const nlohmann::json& j, const ToyCorpus& c) {
     v.positions.push_back(std::move(ps));
   }
   return v;
+}
+
+float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn) {
+  const int64_t N = corpus.size(), T = corpus.seq_len();
+  TOY_CHECK(attn.shape() == (Shape{N, T, T}), "attention_to_evidence: AttnWts ({}) must be ({})", attn.shape().str(),
+            Shape{N, T, T}.str());
+  const std::vector<JudgedPosition> pairs = judged_positions(corpus);
+  if (pairs.empty()) return std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> a = attn.to_vector();
+  double sum = 0;
+  for (const JudgedPosition& p : pairs) sum += a[static_cast<size_t>((p.seq * T + p.pos) * T + p.evidence)];
+  return static_cast<float>(sum / static_cast<double>(pairs.size()));
 }
 
 }  // namespace toy

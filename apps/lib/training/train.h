@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "apps/lib/training/settings.h"
 #include "cuda/graph_capture.h"
 #include "layers/toy_model.h"
-#include "apps/lib/settings.h"
 #include "optim/early_stopping.h"
 #include "optim/optimizer.h"
 #include "optim/plateau.h"
@@ -36,11 +36,11 @@ struct TrainCheckpoint {
   std::vector<std::vector<int64_t>> reductions;
 };
 
-// How train_models runs: the settings that decide the numbers (apps/lib/settings.h) and what only steers the loop
-// (callbacks, checkpoints, CUDA graphs, a forced lr schedule for tests). With batch < corpus size each model
-// shuffles the sequences per epoch with its own Rng, seeded from its weight seed (so a model trains the same alone
-// or in a stack). With early stopping (settings.early_stop) `epochs` becomes a ceiling; in a stack, a model that
-// stops keeps the weights it stopped with (the others train on), so it ends as it would alone.
+// How train_models runs: the settings that decide the numbers (apps/lib/training/settings.h) and what only steers the
+// loop (callbacks, checkpoints, CUDA graphs, a forced lr schedule for tests). With batch < corpus size each model
+// shuffles the sequences per epoch with its own Rng, seeded from its weight seed (so a model trains the same alone or
+// in a stack). With early stopping (settings.early_stop) `epochs` becomes a ceiling; in a stack, a model that stops
+// keeps the weights it stopped with (the others train on), so it ends as it would alone.
 struct TrainOptions : TrainSettings {
   // On a CUDA device, capture one training step (forward, backward, update) in a CUDA graph after a first eager
   // step and replay it; false runs every kernel eagerly (same numbers, more launch overhead).

@@ -1,5 +1,5 @@
 // The training loop and the report tables.
-#include "apps/lib/train.h"
+#include "apps/lib/training/train.h"
 
 #include <fmt/format.h>
 

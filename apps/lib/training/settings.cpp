@@ -1,5 +1,5 @@
 // The training settings: JSON mapping and validation.
-#include "apps/lib/settings.h"
+#include "apps/lib/training/settings.h"
 
 #include <cmath>
 

@@ -1,5 +1,5 @@
 // Checkpoint <-> npz, and the checks that make a resume refuse an incomplete or inconsistent checkpoint.
-#include "apps/lib/checkpoint.h"
+#include "apps/lib/training/checkpoint.h"
 
 #include <cmath>
 #include <limits>

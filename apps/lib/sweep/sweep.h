@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "apps/lib/settings.h"
-#include "apps/lib/stats.h"
-#include "apps/lib/verdict.h"
+#include "apps/lib/sweep/stats.h"
+#include "apps/lib/training/settings.h"
+#include "apps/lib/training/verdict.h"
 #include "layers/toy_model.h"
 #include "optim/early_stopping.h"
 #include "optim/plateau.h"
@@ -19,7 +19,7 @@
 namespace toy {
 
 // Everything that decides the numbers of a sweep (and nothing that does not: --jobs, --out, the shard): the training
-// settings every run shares (apps/lib/settings.h), the grid, and the verdict's threshold.
+// settings every run shares (apps/lib/training/settings.h), the grid, and the verdict's threshold.
 struct SweepConfig : TrainSettings {
   std::vector<int64_t> Hs{10, 20, 40};
   int64_t seeds = 100;       // seeds seed_start .. seed_start + seeds - 1 for every H
@@ -67,10 +67,6 @@ std::vector<RunSpec> shard_of(const std::vector<RunSpec>& grid, const Shard& s);
 // Check the configuration (head sizes, seeds, optimizer, plateau options, batch vs corpus) before any work.
 void validate(const SweepConfig& c, const ToyCorpus& corpus);
 
-// Mean of AttnWts[s, pos, evidence] over the judged positions (verdict.h: judged_positions), NaN when there are
-// none. The notebook: AttnWts[s, 3 ('the'), 1 ('man'/'woman')] over both sentences. attn: [N, T, T].
-float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn);
-
 // Train every run of `runs`; results in the order of `runs`. `on_done` is called (serialized, from any thread)
 // after each finished run with the number done so far. This is the one place a sweep trains: the runs of each H
 // are trained as stacks of independent models (ToyModel with seeds: one graph step serves the whole stack, and
@@ -116,17 +112,13 @@ std::string timing_csv(const std::vector<RunResult>& runs);
 std::string summary_table(const SweepData& d);
 nlohmann::json sweep_json(const SweepData& d);
 
-// Write sweep.json, runs.csv, summary.csv, timing.csv, report.html, final_loss.svg and outcome_rate.svg into dir
-// (created), each atomically.
-void write_sweep_dir(const std::string& dir, const SweepData& d);
+// Write runs.csv, summary.csv and timing.csv into dir (created), each atomically. The whole directory, with the
+// figures, report.html and sweep.json (written last), is apps/lib/visual/report.h: write_sweep_dir.
+void write_sweep_tables(const std::string& dir, const SweepData& d);
 // Read a directory written by write_sweep_dir (timing.csv is optional); errors name the file.
 SweepData load_sweep_dir(const std::string& dir);
 // Combine shard directories: same configuration (all but the shard), no (H, seed) twice. Throws a clear error
 // otherwise. `warnings` gets a line when grid points are missing.
 SweepData merge_sweeps(const std::vector<std::string>& dirs, std::vector<std::string>* warnings = nullptr);
-
-// The corpus as JSON ({"vocab": [...], "sequences": [[ids...]...]}) and back.
-nlohmann::json corpus_json(const ToyCorpus& c);
-ToyCorpus corpus_from_json(const nlohmann::json& j);
 
 }  // namespace toy

@@ -1,5 +1,5 @@
 // Sweeps: the grid, the runs (thread pool), the statistics and the sweep directory.
-#include "apps/lib/sweep.h"
+#include "apps/lib/sweep/sweep.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -17,12 +17,11 @@
 #include <sstream>
 #include <thread>
 
-#include "apps/lib/fs_util.h"
-#include "apps/lib/json_limits.h"
-#include "apps/lib/report.h"
-#include "apps/lib/svg.h"
-#include "apps/lib/train.h"
-#include "apps/lib/train_run.h"
+#include "apps/lib/formats/fs_util.h"
+#include "apps/lib/formats/json_limits.h"
+#include "apps/lib/training/run_record.h"
+#include "apps/lib/training/train.h"
+#include "apps/lib/training/train_run.h"
 #include "core/backend.h"
 #include "core/error.h"
 #include "core/memory.h"
@@ -108,7 +107,8 @@ constexpr const char* kRunsHeader =
     "H,seed,final_loss,final_lr,outcome,share,solved,attn_the_to_subject,epochs,lr_reductions";
 constexpr const char* kTimingHeader = "H,seed,seconds,us_per_step";
 
-// sweep.json's "config": the training settings' own mapping (apps/lib/settings.h) plus the grid and the threshold.
+// sweep.json's "config": the training settings' own mapping (apps/lib/training/settings.h) plus the grid and the
+// threshold.
 nlohmann::json config_to_json(const SweepConfig& c) {
   nlohmann::json j = static_cast<const TrainSettings&>(c);
   j["H"] = c.Hs;
@@ -208,18 +208,6 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   (void)parse_device(c.device.c_str());  // a missing GPU, before any work
   ToyModel m(corpus, toy_config(c, c.Hs[0], c.seed_start), c.batch);
   check_optimizer(m, train_options(c));
-}
-
-float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn) {
-  const int64_t N = corpus.size(), T = corpus.seq_len();
-  TOY_CHECK(attn.shape() == (Shape{N, T, T}), "attention_to_evidence: AttnWts ({}) must be ({})", attn.shape().str(),
-            Shape{N, T, T}.str());
-  const std::vector<JudgedPosition> pairs = judged_positions(corpus);
-  if (pairs.empty()) return std::numeric_limits<float>::quiet_NaN();
-  std::vector<float> a = attn.to_vector();
-  double sum = 0;
-  for (const JudgedPosition& p : pairs) sum += a[static_cast<size_t>((p.seq * T + p.pos) * T + p.evidence)];
-  return static_cast<float>(sum / static_cast<double>(pairs.size()));
 }
 
 namespace {
@@ -414,22 +402,6 @@ std::string summary_table(const SweepData& d) {
   return s;
 }
 
-nlohmann::json corpus_json(const ToyCorpus& c) {
-  return nlohmann::json{{"vocab", c.vocab}, {"sequences", c.seqs}};
-}
-
-ToyCorpus corpus_from_json(const nlohmann::json& j) {
-  ToyCorpus c;
-  c.vocab = j.at("vocab").get<std::vector<std::string>>();
-  c.seqs = j.at("sequences").get<std::vector<std::vector<int64_t>>>();
-  TOY_CHECK(!c.vocab.empty() && !c.seqs.empty(), "corpus: empty vocabulary or no sequences");
-  for (const auto& s : c.seqs) {
-    TOY_CHECK(s.size() == c.seqs[0].size(), "corpus: sequences of different lengths");
-    for (int64_t id : s) TOY_CHECK(id >= 0 && id < c.vocab_size(), "corpus: token id {} outside the vocabulary", id);
-  }
-  return c;
-}
-
 nlohmann::json sweep_json(const SweepData& d) {
   nlohmann::json j;
   j["kind"] = "toyformer-sweep";
@@ -442,18 +414,13 @@ nlohmann::json sweep_json(const SweepData& d) {
   return j;
 }
 
-void write_sweep_dir(const std::string& dir, const SweepData& d) {
+void write_sweep_tables(const std::string& dir, const SweepData& d) {
   make_dirs(dir);
   namespace fs = std::filesystem;
   auto path = [&](const char* name) { return (fs::path(dir) / name).string(); };
   write_file_atomic(path("runs.csv"), runs_csv(d.runs));
   write_file_atomic(path("summary.csv"), summary_csv(summarize(d.config, d.runs)));
   write_file_atomic(path("timing.csv"), timing_csv(d.runs));
-  write_file_atomic(path("final_loss.svg"), sweep_loss_figure(d));
-  write_file_atomic(path("outcome_rate.svg"), sweep_rate_figure(d));
-  write_file_atomic(path("report.html"), sweep_report_html(d));
-  // Last: a directory with sweep.json is complete.
-  write_file_atomic(path("sweep.json"), sweep_json(d).dump(2) + "\n");
 }
 
 SweepData load_sweep_dir(const std::string& dir) {

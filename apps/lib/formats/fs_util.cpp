@@ -1,5 +1,5 @@
 // Atomic file writes, file reads and UTF-8 conversion for the apps.
-#include "apps/lib/fs_util.h"
+#include "apps/lib/formats/fs_util.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -3,7 +3,7 @@
 #pragma once
 #include <string>
 
-#include "apps/lib/train.h"
+#include "apps/lib/training/train.h"
 
 namespace toy {
 

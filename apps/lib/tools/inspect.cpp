@@ -1,12 +1,12 @@
-// The activation dump's loader and its checks (apps/lib/inspect.h); the printing is apps/cmd_inspect.cpp.
-#include "apps/lib/inspect.h"
+// The activation dump's loader and its checks (apps/lib/tools/inspect.h); the printing is apps/cmd_inspect.cpp.
+#include "apps/lib/tools/inspect.h"
 
 #include <fmt/ranges.h>
 
 #include <cmath>
 #include <map>
 
-#include "apps/lib/report.h"
+#include "apps/lib/training/run_record.h"
 #include "core/error.h"
 #include "layers/toy_model.h"
 

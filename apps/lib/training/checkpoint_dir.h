@@ -1,12 +1,13 @@
 // A checkpoint directory (`train --checkpoint-dir D`, `train --resume D`): D/run.json records the settings that decide
-// the run's numbers and how often it checkpoints; D/checkpoint.npz holds the state (apps/lib/checkpoint.h), written
-// atomically every N epochs, so a killed run resumes bit for bit from the last complete one.
+// the run's numbers and how often it checkpoints; D/checkpoint.npz holds the state (apps/lib/training/checkpoint.h),
+// written atomically every N epochs, so a killed run resumes bit for bit from the last complete one.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
-#include "apps/lib/train.h"
+#include "apps/lib/training/train.h"
 
 namespace toy {
 
@@ -32,5 +33,22 @@ class CheckpointDir {
   std::string dir_;
   int64_t every_;
 };
+
+// The settings that decide a run's numbers, as a checkpoint directory's run.json records them: the training
+// settings but --epochs (a resume may extend them), H, seed and the corpus' sentences. --resume refuses a run whose
+// settings differ.
+nlohmann::json checkpoint_settings(const TrainSettings& s, int64_t H, uint64_t seed, const ToyCorpus& corpus);
+
+// `train`'s checkpoint flags.
+struct CheckpointFlags {
+  std::string resume, dir;  // --resume DIR, --checkpoint-dir DIR
+  int64_t every = 0;        // --checkpoint-every N
+  std::string out_dir, init_weights;  // --out and --init-weights, which must not clash with them
+};
+// The checkpoint directory these flags ask for: --resume DIR continues DIR (the loaded state goes to `resumed`;
+// --checkpoint-dir, if given, must be DIR; no --init-weights), else --checkpoint-dir with --checkpoint-every starts
+// one, else none. --out must be another directory (both write run.json). Errors name the flags.
+std::optional<CheckpointDir> open_checkpoint_dir(const CheckpointFlags& f, const nlohmann::json& settings,
+                                                 TrainCheckpoint& resumed);
 
 }  // namespace toy

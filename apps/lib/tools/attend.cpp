@@ -1,5 +1,5 @@
 // `toyformer attend`: JSON / embeddings problems -> attention with the library's ops -> tables, JSON or heatmaps.
-#include "apps/lib/attend.h"
+#include "apps/lib/tools/attend.h"
 
 #include <fmt/format.h>
 
@@ -10,9 +10,9 @@
 #include <limits>
 #include <set>
 
-#include "apps/lib/compare.h"
-#include "apps/lib/fs_util.h"
-#include "apps/lib/svg.h"
+#include "apps/lib/formats/compare.h"
+#include "apps/lib/formats/fs_util.h"
+#include "apps/lib/visual/svg.h"
 #include "autograd/ops.h"
 #include "core/error.h"
 #include "layers/attention.h"

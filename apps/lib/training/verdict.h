@@ -101,4 +101,8 @@ Verdict judge(const std::vector<PositionShare>& shares, const TrainingTrace& tra
 Outcome classify(double share, bool has_judged, const TrainingTrace& trace, const VerdictRules& rules,
                  std::string* because = nullptr);
 
+// Mean of AttnWts[s, pos, evidence] over the judged positions (judged_positions above), NaN when there are
+// none. The notebook: AttnWts[s, 3 ('the'), 1 ('man'/'woman')] over both sentences. attn: [N, T, T].
+float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn);
+
 }  // namespace toy

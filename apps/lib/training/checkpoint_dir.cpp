@@ -1,5 +1,5 @@
 // Checkpoint directories: run.json (the settings) and checkpoint.npz (the state).
-#include "apps/lib/checkpoint_dir.h"
+#include "apps/lib/training/checkpoint_dir.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <vector>
 
-#include "apps/lib/checkpoint.h"
-#include "apps/lib/fs_util.h"
+#include "apps/lib/formats/fs_util.h"
+#include "apps/lib/training/checkpoint.h"
 #include "core/error.h"
 
 namespace toy {
@@ -66,6 +66,41 @@ void CheckpointDir::attach(TrainOptions& o) const {
   if (every_ <= 0) return;
   o.checkpoint_every = every_;
   o.on_checkpoint = [path = checkpoint_path()](const TrainCheckpoint& ck) { save_checkpoint(path, ck); };
+}
+
+nlohmann::json checkpoint_settings(const TrainSettings& s, int64_t H, uint64_t seed, const ToyCorpus& corpus) {
+  std::vector<std::string> sentences;
+  for (const auto& seq : corpus.seqs) {
+    std::string line;
+    for (int64_t id : seq) line += (line.empty() ? "" : " ") + corpus.vocab[static_cast<size_t>(id)];
+    sentences.push_back(line);
+  }
+  nlohmann::json j = s;
+  j.erase("epochs");  // a resume may extend them
+  j["H"] = H;
+  j["seed"] = seed;
+  j["corpus"] = sentences;
+  return j;
+}
+
+std::optional<CheckpointDir> open_checkpoint_dir(const CheckpointFlags& f, const nlohmann::json& settings,
+                                                 TrainCheckpoint& resumed) {
+  auto norm = [](const std::string& p) {
+    std::string s = fs::absolute(p).lexically_normal().string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+  };
+  const std::string dir = f.resume.empty() ? f.dir : f.resume;
+  TOY_CHECK(dir.empty() || f.out_dir.empty() || norm(dir) != norm(f.out_dir),
+            "--out {} and the checkpoint directory must differ (both write run.json)", f.out_dir);
+  if (!f.resume.empty()) {
+    TOY_CHECK(f.dir.empty() || fs::path(f.dir) == fs::path(f.resume),
+              "--resume {} keeps checkpointing into {}: drop --checkpoint-dir {}", f.resume, f.resume, f.dir);
+    TOY_CHECK(f.init_weights.empty(), "--resume takes the weights from the checkpoint: drop --init-weights");
+    return CheckpointDir::resume(f.resume, f.every, settings, resumed);
+  }
+  if (!f.dir.empty() || f.every > 0) return CheckpointDir::create(f.dir, f.every, settings, f.init_weights);
+  return std::nullopt;
 }
 
 }  // namespace toy

@@ -2,14 +2,15 @@
 // checkpoints and gradients) and the Python module (python/): the checks, layer snapshots during training, the
 // whole-corpus view after training with its verdict, the activation dump and the run record, and train --json.
 #pragma once
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "apps/lib/report.h"
-#include "apps/lib/train.h"
-#include "apps/lib/verdict.h"
+#include "apps/lib/training/run_record.h"
+#include "apps/lib/training/train.h"
+#include "apps/lib/training/verdict.h"
 
 namespace toy {
 
@@ -22,6 +23,25 @@ void check_optimizer(ToyModel& m, const TrainOptions& o);
 inline TrainingTrace training_trace(const TrainResult& r, const TrainSettings& s) {
   return TrainingTrace{r.loss, r.final_lr, s.plateau, s.min_lr};
 }
+
+// A `train` run set up and checked in train's order, the first error wins: the device (a missing GPU), --H and
+// --epochs (before the corpus is read), --batch against the corpus, the step limit, then the model and the
+// optimizer and plateau settings on it.
+struct TrainSetup {
+  ToyCorpus corpus;
+  ToyConfig cfg;
+  std::unique_ptr<ToyModel> model;
+  TrainOptions options;  // the settings' loop options, no callbacks yet
+};
+TrainSetup setup_train(const TrainSettings& s, int64_t H, uint64_t seed, const std::function<ToyCorpus()>& corpus);
+
+// Start from the weights of an .npz (--init-weights): the five arrays by name, shapes checked; errors name the flag.
+void load_init_weights(ToyModel& m, const std::string& path);
+
+// One forward + backward of `view` (the whole corpus at the final weights), appending to an activation dump
+// grad/<layer> (d loss / d layer output; zeros for a layer the loss does not depend on; none for the inputs) and
+// grad/param/<weight>: train --dump-grads.
+void append_gradients(NpzArrays& dump, ToyModel& view);
 
 // The five weight arrays of a (single) model, Keras layout, in toy_weight_names() order.
 NpzArrays toy_weights(ToyModel& m);

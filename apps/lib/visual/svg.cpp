@@ -1,5 +1,5 @@
 // SVG figures: hand-written markup, coordinates rounded to 0.1 px so the same data gives the same bytes.
-#include "apps/lib/svg.h"
+#include "apps/lib/visual/svg.h"
 
 #include <fmt/format.h>
 
@@ -7,8 +7,8 @@
 #include <cmath>
 #include <limits>
 
-#include "apps/lib/fs_util.h"
-#include "apps/lib/stats.h"
+#include "apps/lib/formats/fs_util.h"
+#include "apps/lib/sweep/stats.h"
 #include "core/error.h"
 
 namespace toy::svg {

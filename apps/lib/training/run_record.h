@@ -1,19 +1,15 @@
-// Run records and HTML reports: what `train --out DIR` stores (run.json, weights.npz, activations.npz), the
-// vocabulary entry of activation dumps, and one self-contained HTML page (inline CSS and SVG, no URL) for a run
-// or a sweep.
+// Run records: what `train --out DIR` stores (run.json, weights.npz, activations.npz) and reads back, and the
+// vocabulary entry of activation dumps. The HTML pages and figures of a record are apps/lib/visual/report.h.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "apps/lib/svg.h"
-#include "apps/lib/verdict.h"
+#include "apps/lib/training/verdict.h"
 #include "core/npz.h"
 #include "layers/toy_model.h"
 
 namespace toy {
-
-struct SweepData;
 
 // Activation dumps (`train --dump-activations`, DIR/activations.npz) hold the 14 layer outputs, `loss` and `lr`,
 // then `vocab`: the vocabulary as Unicode code points, float32 [V, L] (L = the longest word, zero-padded), so
@@ -26,6 +22,10 @@ std::vector<std::string> vocab_from_tensor(const Tensor& t);  // throws when t i
 NpzArrays activation_arrays(const Model& view, const std::vector<float>& loss, const std::vector<float>& lr,
                             const std::vector<std::string>& vocab);
 
+// The corpus as JSON ({"vocab": [...], "sequences": [[ids...]...]}) and back.
+nlohmann::json corpus_json(const ToyCorpus& c);
+ToyCorpus corpus_from_json(const nlohmann::json& j);
+
 // A finished training run.
 struct RunRecord {
   nlohmann::json config;  // the train flags that decide the numbers (H, seed, epochs, optimizer, ...)
@@ -36,7 +36,7 @@ struct RunRecord {
   Verdict verdict;       // outcome, share, the judged positions
   LossLevels levels;     // the corpus' loss floor and undecided level
   bool stopped_early = false;
-  float attn_the_to_subject = 0;  // see sweep.h: attention_to_evidence
+  float attn_the_to_subject = 0;  // see verdict.h: attention_to_evidence
   int64_t params = 0;
   double us_per_step = 0;
   Tensor activation, attn;  // [N, T, V] and [N, T, T] over the whole corpus at the final weights
@@ -50,28 +50,7 @@ struct RunRecord {
 
 // run.json: {"kind": "toyformer-run", "config", "corpus", "metrics", "history": {"loss", "lr", "reductions"}}.
 nlohmann::json run_json(const RunRecord& r);
-// DIR/run.json, weights.npz, activations.npz, report.html, loss.svg and attention.svg, each written atomically;
-// with snapshots also attention_epochs.svg (run_snapshot_figure).
-void write_run_dir(const std::string& dir, const RunRecord& r, const NpzArrays& weights,
-                   const NpzArrays& activations);
 // Read DIR/run.json and the activation and attention tensors of DIR/activations.npz.
 RunRecord load_run_dir(const std::string& dir);
-
-// The pages. Every figure is inline SVG; there is no external stylesheet, script, font or image. The one inline
-// script: the epoch slider of a run with attention snapshots (absent otherwise).
-std::string run_report_html(const RunRecord& r);
-std::string sweep_report_html(const SweepData& d);
-// The figures, as the pages inline them or as standalone .svg files (the default options).
-std::string run_loss_figure(const RunRecord& r, const svg::Options& o = {});
-std::string run_attention_figure(const RunRecord& r, const svg::Options& o = {});  // one panel per sequence
-// Attention heatmaps at up to 8 evenly spaced snapshot epochs per sequence (small multiples, for printing); empty
-// when the record has no AttnWts snapshots.
-std::string run_snapshot_figure(const RunRecord& r, const svg::Options& o = {});
-std::string sweep_loss_figure(const SweepData& d, const svg::Options& o = {});     // final loss per H
-std::string sweep_rate_figure(const SweepData& d, const svg::Options& o = {});     // outcome rates per H
-// The judged positions' decision shares over the snapshot epochs; empty without share@epochs.
-std::string run_share_figure(const RunRecord& r, const svg::Options& o = {});
-// The page for a run directory (run.json) or a sweep directory (sweep.json); a clear error for anything else.
-std::string report_for_dir(const std::string& dir);
 
 }  // namespace toy

@@ -1,5 +1,5 @@
 // One `toyformer train` run as library calls (see train_run.h).
-#include "apps/lib/train_run.h"
+#include "apps/lib/training/train_run.h"
 
 #include <fmt/ranges.h>
 
@@ -7,8 +7,9 @@
 #include <cmath>
 #include <set>
 
-#include "apps/lib/sweep.h"
+#include "core/backend.h"
 #include "core/error.h"
+#include "core/npz.h"
 
 namespace toy {
 
@@ -28,6 +29,58 @@ void check_optimizer(ToyModel& m, const TrainOptions& o) {
     SGD probe(m.model().params());
     ReduceLROnPlateau check(probe, o.plateau_options());
   }
+}
+
+TrainSetup setup_train(const TrainSettings& s, int64_t H, uint64_t seed, const std::function<ToyCorpus()>& corpus) {
+  (void)parse_device(s.device.c_str());  // a missing GPU is the first error
+  check_head_and_epochs(H, s.epochs);
+  TrainSetup t;
+  t.corpus = corpus();
+  check_batch(s.batch, t.corpus);
+  check_step_limit(s.epochs, t.corpus.size() / s.batch);
+  t.cfg = toy_config(s, H, seed);
+  t.model = std::make_unique<ToyModel>(t.corpus, t.cfg, s.batch);
+  t.options = train_options(s);
+  check_optimizer(*t.model, t.options);
+  return t;
+}
+
+void load_init_weights(ToyModel& m, const std::string& path) {
+  NpzArrays w = load_npz(path);
+  NpzArrays picked;
+  for (const auto& name : toy_weight_names()) {
+    bool found = false;
+    for (auto& [k, t] : w)
+      if (k == name) picked.push_back({k, t}), found = true;
+    TOY_CHECK(found, "--init-weights {}: no array '{}' (needs XEmbed, PosEmbed, Qmat, Kmat, Vmat)", path, name);
+  }
+  try {
+    m.set_weights(picked);
+  } catch (const Error& e) {
+    fail("--init-weights {}: {}", path, e.what());
+  }
+}
+
+void append_gradients(NpzArrays& dump, ToyModel& view) {
+  Model& em = view.model();
+  em.forward();
+  em.backward();
+  std::set<const Node*> on_path;  // the loss's ancestors: the layers the loss depends on
+  std::vector<const Node*> stack{em.loss().node()};
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    if (!on_path.insert(n).second) continue;
+    for (const auto& in : n->inputs) stack.push_back(in.get());
+  }
+  for (const auto& name : toy_layer_names()) {
+    const Var& v = em.output(name);
+    if (!v.requires_grad()) continue;  // the inputs (Xseqids, PosInput): no gradient
+    dump.push_back({"grad/" + name, on_path.count(v.node()) && v.has_grad() ? v.grad().to(Device::CPU)
+                                                                            : Tensor::zeros(v.shape())});
+  }
+  for (const auto& name : toy_weight_names())
+    dump.push_back({"grad/param/" + name, view.weight(name).grad().to(Device::CPU)});
 }
 
 NpzArrays toy_weights(ToyModel& m) {

@@ -1,5 +1,5 @@
 // compare_arrays: per-array max abs / rel difference with a pass/fail verdict.
-#include "apps/lib/compare.h"
+#include "apps/lib/formats/compare.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

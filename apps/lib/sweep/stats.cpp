@@ -1,5 +1,5 @@
 // Wilson intervals and quantiles.
-#include "apps/lib/stats.h"
+#include "apps/lib/sweep/stats.h"
 
 #include <algorithm>
 #include <cmath>
