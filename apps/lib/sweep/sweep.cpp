@@ -227,14 +227,8 @@ std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c
     };
   std::vector<TrainResult> tr = train_models(m, corpus, o);
   // Evaluate over the whole corpus, as `train` does: the weights do not depend on the batch size.
-  std::unique_ptr<ToyModel> eval;
-  ToyModel* view = &m;
-  if (c.batch != corpus.size()) {
-    eval = std::make_unique<ToyModel>(corpus, cfg, corpus.size(), seeds);
-    for (const auto& name : toy_weight_names()) eval->weight(name).value().copy_from(m.weight(name).value());
-    eval->model().forward();
-    view = eval.get();
-  }
+  CorpusView cv(m, corpus, cfg, c.batch, seeds);
+  ToyModel* view = &cv.refresh();
   const std::vector<float> losses = view->losses();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<RunResult> out;

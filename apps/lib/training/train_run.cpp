@@ -108,22 +108,34 @@ std::vector<std::string> parse_snapshot_layers(const std::string& csv) {
   return layers;
 }
 
+CorpusView::CorpusView(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
+                       const std::vector<uint64_t>& seeds)
+    : m_(m) {
+  if (batch != corpus.size()) eval_ = std::make_unique<ToyModel>(corpus, cfg, corpus.size(), seeds);
+}
+
+ToyModel& CorpusView::refresh() {
+  if (!eval_) return m_;
+  for (const auto& name : toy_weight_names()) eval_->weight(name).value().copy_from(m_.weight(name).value());
+  eval_->model().forward();
+  return *eval_;
+}
+
 LayerSnapshots::LayerSnapshots(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
                                int64_t every, std::vector<std::string> layers)
-    : m_(m), corpus_(corpus), loss_(cfg.loss), every_(every), layers_(std::move(layers)), data_(layers_.size()) {
-  if (batch != corpus.size()) eval_ = std::make_unique<ToyModel>(corpus, cfg, corpus.size());
-}
+    : corpus_(corpus),
+      loss_(cfg.loss),
+      every_(every),
+      layers_(std::move(layers)),
+      view_(m, corpus, cfg, batch),
+      data_(layers_.size()) {}
 
 void LayerSnapshots::record(const EpochInfo& e) {
   const int64_t k = e.epoch + 1;  // 1-based, as Keras prints "Epoch k/N"
   const bool take = first_ || k % every_ == 0 || k == e.epochs;
   first_ = false;
   if (!take) return;
-  ToyModel* src = &m_;
-  if (eval_) {
-    eval_->set_weights(toy_weights(m_));  // runs the forward pass
-    src = eval_.get();
-  }
+  ToyModel* src = &view_.refresh();
   for (size_t i = 0; i < layers_.size(); ++i) {
     std::vector<float> v = src->model().output(layers_[i]).value().to_vector();
     data_[i].insert(data_[i].end(), v.begin(), v.end());
@@ -150,12 +162,10 @@ void LayerSnapshots::append_to(NpzArrays& dump, const Model& view, size_t judged
 TrainedView view_trained(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
                          const TrainResult& r, const TrainOptions& o, const VerdictRules& rules) {
   TrainedView v;
-  v.view = &m;
-  if (batch != corpus.size()) {
-    v.eval = std::make_unique<ToyModel>(corpus, cfg, corpus.size());
-    v.eval->set_weights(toy_weights(m));
-    v.view = v.eval.get();
-  }
+  CorpusView cv(m, corpus, cfg, batch);
+  cv.refresh();
+  v.eval = cv.release();
+  v.view = v.eval ? v.eval.get() : &m;
   const Model& vm = v.view->model();
   v.final_loss = v.view->loss().value().item();
   v.verdict = judge(decision_shares(corpus, cfg.loss, vm.output("skipadd").value(), vm.output("activation").value()),

@@ -49,6 +49,23 @@ NpzArrays toy_weights(ToyModel& m);
 // "AttnWts,activation" -> the layers to snapshot; errors name --snapshot-layers (unknown or repeated layer).
 std::vector<std::string> parse_snapshot_layers(const std::string& csv);
 
+// A model seen over the whole corpus: the model itself when its batch holds every sequence, else an evaluation model
+// over the whole corpus (one per stacked model: `seeds` as the model was built) whose refresh() copies the weights and
+// runs the forward pass. The one place an evaluation model is built (train's results, snapshots, the sweep).
+class CorpusView {
+ public:
+  CorpusView(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
+             const std::vector<uint64_t>& seeds = {});
+  ToyModel& refresh();  // the view, at the model's current weights
+  ToyModel& view() { return eval_ ? *eval_ : m_; }
+  // Hand over the evaluation model (null when the view is the model itself).
+  std::unique_ptr<ToyModel> release() { return std::move(eval_); }
+
+ private:
+  ToyModel& m_;
+  std::unique_ptr<ToyModel> eval_;
+};
+
 // Layers recorded during training (train --snapshot-every N): at the first epoch of this process, every N-th epoch
 // (1-based) and the last, with the judged positions' decision shares. With batch < corpus size the training forward
 // pass holds one batch, so the whole corpus goes through an evaluation model at the weights after the epoch.
@@ -62,12 +79,11 @@ class LayerSnapshots {
   void append_to(NpzArrays& dump, const Model& view, size_t judged) const;
 
  private:
-  ToyModel& m_;
   const ToyCorpus& corpus_;
   LossKind loss_;
   int64_t every_;
   std::vector<std::string> layers_;
-  std::unique_ptr<ToyModel> eval_;
+  CorpusView view_;
   bool first_ = true;
   std::vector<int64_t> epochs_;
   std::vector<std::vector<float>> data_;
