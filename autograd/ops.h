@@ -2,17 +2,17 @@
 // op and the shapes), runs the forward kernel and attaches a backward closure that ACCUMULATES (+=) into its
 // inputs' gradients.
 //
-// Adding an op — one checklist, every item named after the op (9 places today; 7 once each CUDA kernel is declared
-// once, issue 13 item 6):
+// Adding an op — one checklist, every item named after the op (8 places):
 //   1. core/backend.h             <op>_forward / <op>_backward pure virtuals (kernels trust their sizes)
 //   2. core/scalar_ops.h          the scalar math, shared by CPU and CUDA
 //   3. core/cpu/cpu_backend.cpp   the CPU kernel, shapes in its first comment
-//   4. cuda/kernels_<op>.cu       <op>_forward_kernel + launcher, checked after launch
-//   5. cuda/kernels.h             the launchers' declarations            (goes with item 6)
-//   6. cuda/cuda_backend.cpp      the overrides forwarding to them       (goes with item 6)
-//   7. autograd/ops.h             this header: the declaration, shapes and formula in its comment
-//   8. autograd/ops/<op>.cpp      check shapes -> forward kernel -> backward closure (+=)
-//   9. autograd/op_cases.cpp      a naive reference + one entry per variant (name "<op>/<variant>", inputs, default
+//   4. cuda/cuda_backend.h        the two `override` declarations; compiler-enforced in a CUDA build (without them
+//                                 CudaBackend stays abstract; a member of item 5 not declared here is an error)
+//   5. cuda/kernels_<op>.cu       <op>_forward_kernel + the CudaBackend member that launches it on cuda::stream(),
+//                                 checked after launch
+//   6. autograd/ops.h             this header: the declaration, shapes and formula in its comment
+//   7. autograd/ops/<op>.cpp      check shapes -> forward kernel -> backward closure (+=)
+//   8. autograd/op_cases.cpp      a naive reference + one entry per variant (name "<op>/<variant>", inputs, default
 //                                 shapes, sizes 1/33/1025, generator, tolerances, skips). That one entry is the op's
 //                                 forward-vs-reference test with NaN-filled outputs, gradient check, accumulation
 //                                 check, CPU-vs-CUDA parity and its `toyformer gradcheck` entry; "op/registry" fails

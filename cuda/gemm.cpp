@@ -1,17 +1,17 @@
-// Row-major batched GEMM on cuBLAS (column-major), with one strided-batched SGEMM per call.
+// CudaBackend::gemm: row-major batched GEMM on cuBLAS (column-major), with one strided-batched SGEMM per call.
 #include <climits>
 #include <string>
 
+#include "cuda/cuda_backend.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_context.h"
-#include "cuda/kernels.h"
 
-namespace toy::cuda {
+namespace toy {
 namespace {
 
 int checked_int(int64_t v, const char* what) {
   if (v < 0 || v > INT_MAX)
-    throw_error(std::string("gemm: ") + what + " = " + std::to_string(v) + " exceeds cuBLAS' int range");
+    cuda::throw_error(std::string("gemm: ") + what + " = " + std::to_string(v) + " exceeds cuBLAS' int range");
   return static_cast<int>(v);
 }
 
@@ -30,7 +30,7 @@ int checked_int(int64_t v, const char* what) {
 // library version, as long as a handle is used from one stream with its own workspace (ours: one stream, a
 // user-owned workspace, atomics not allowed). So no CUBLAS_WORKSPACE_CONFIG is needed. Default math mode keeps
 // SGEMM in FP32 (no TF32 unless NVIDIA_TF32_OVERRIDE says otherwise).
-void gemm(const GemmArgs& g) {
+void CudaBackend::gemm(const GemmArgs& g) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
   const int m = checked_int(g.m, "m"), n = checked_int(g.n, "n"), k = checked_int(g.k, "k");
   const int batch = checked_int(g.batch, "batch");
@@ -38,8 +38,8 @@ void gemm(const GemmArgs& g) {
   const cublasOperation_t op_a = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const int ld_b = g.trans_b ? (k > 1 ? k : 1) : n;
   const int ld_a = g.trans_a ? m : (k > 1 ? k : 1);
-  TOY_CUBLAS_CHECK(cublasSgemmStridedBatched(cublas(), op_b, op_a, n, m, k, &g.alpha, g.b, ld_b, g.stride_b, g.a, ld_a,
-                                             g.stride_a, &g.beta, g.c, n, g.stride_c, batch));
+  TOY_CUBLAS_CHECK(cublasSgemmStridedBatched(cuda::cublas(), op_b, op_a, n, m, k, &g.alpha, g.b, ld_b, g.stride_b,
+                                             g.a, ld_a, g.stride_a, &g.beta, g.c, n, g.stride_c, batch));
 }
 
-}  // namespace toy::cuda
+}  // namespace toy

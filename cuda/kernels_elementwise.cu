@@ -3,10 +3,16 @@
 #include <cmath>
 
 #include "core/scalar_ops.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_context.h"
 #include "cuda/kernel_utils.cuh"
-#include "cuda/kernels.h"
 
-namespace toy::cuda {
+namespace toy {
+
+using cuda::blocks_for;
+using cuda::kBlock;
+using cuda::stream;
+
 namespace {
 
 __global__ void fill_kernel(float* dst, int64_t n, float v) { TOY_GRID_STRIDE(i, n) dst[i] = v; }
@@ -85,7 +91,9 @@ __global__ void unary_backward_kernel(const float* x, const float* y, const floa
 
 }  // namespace
 
-void fill(float* dst, int64_t n, float v, cudaStream_t s) {
+void CudaBackend::fill(float* dst, size_t count, float v) {
+  const cudaStream_t s = stream();
+  const auto n = static_cast<int64_t>(count);
   if (n <= 0) return;
   if (v == 0.0f && !std::signbit(v)) {  // +0.0f is all zero bits
     TOY_CUDA_CHECK(cudaMemsetAsync(dst, 0, static_cast<size_t>(n) * sizeof(float), s));
@@ -95,32 +103,37 @@ void fill(float* dst, int64_t n, float v, cudaStream_t s) {
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void increment(float* x, float v, cudaStream_t s) {
+void CudaBackend::increment(float* x, float v) {
+  const cudaStream_t s = stream();
   increment_kernel<<<1, 1, 0, s>>>(x, v);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void embedding_forward(const float* ids, int64_t n, const float* table, int64_t e, float* out, cudaStream_t s) {
+void CudaBackend::embedding_forward(const float* ids, int64_t n, const float* table, int64_t e, float* out) {
+  const cudaStream_t s = stream();
   if (n * e <= 0) return;
   embedding_forward_kernel<<<blocks_for(n * e), kBlock, 0, s>>>(ids, n, table, e, out);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void embedding_backward(const float* ids, int64_t n, const float* dout, int64_t e, int64_t padding_idx, int64_t rows,
-                        float* dtable, cudaStream_t s) {
+void CudaBackend::embedding_backward(const float* ids, int64_t n, const float* dout, int64_t e, int64_t padding_idx,
+                                     int64_t rows, float* dtable) {
+  const cudaStream_t s = stream();
   if (n <= 0 || rows * e <= 0) return;
   embedding_backward_kernel<<<blocks_for(rows * e), kBlock, 0, s>>>(ids, n, dout, e, padding_idx, rows, dtable);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void add_forward(const float* a, int64_t na, const float* b, int64_t nb, float* y, cudaStream_t s) {
+void CudaBackend::add_forward(const float* a, int64_t na, const float* b, int64_t nb, float* y) {
+  const cudaStream_t s = stream();
   if (na <= 0) return;
   add_forward_kernel<<<blocks_for(na), kBlock, 0, s>>>(a, na, b, nb, y);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
 // Two launches in the CPU's order (da first), so add(x, x), where da == db, accumulates as on the CPU.
-void add_backward(const float* dy, int64_t na, int64_t nb, float* da, float* db, cudaStream_t s) {
+void CudaBackend::add_backward(const float* dy, int64_t na, int64_t nb, float* da, float* db) {
+  const cudaStream_t s = stream();
   if (na <= 0) return;
   if (da) {
     accumulate_kernel<<<blocks_for(na), kBlock, 0, s>>>(dy, na, da);
@@ -132,19 +145,22 @@ void add_backward(const float* dy, int64_t na, int64_t nb, float* da, float* db,
   }
 }
 
-void scale_forward(const float* x, int64_t n, float c, float* y, cudaStream_t s) {
+void CudaBackend::scale_forward(const float* x, int64_t n, float c, float* y) {
+  const cudaStream_t s = stream();
   if (n <= 0) return;
   scale_forward_kernel<<<blocks_for(n), kBlock, 0, s>>>(x, n, c, y);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void scale_backward(const float* dy, int64_t n, float c, float* dx, cudaStream_t s) {
+void CudaBackend::scale_backward(const float* dy, int64_t n, float c, float* dx) {
+  const cudaStream_t s = stream();
   if (n <= 0) return;
   scale_backward_kernel<<<blocks_for(n), kBlock, 0, s>>>(dy, n, c, dx);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void unary_forward(Unary op, const float* x, int64_t n, float* y, cudaStream_t s) {
+void CudaBackend::unary_forward(Unary op, const float* x, int64_t n, float* y) {
+  const cudaStream_t s = stream();
   if (n <= 0) return;
   switch (op) {
     case Unary::Sigmoid:
@@ -160,7 +176,8 @@ void unary_forward(Unary op, const float* x, int64_t n, float* y, cudaStream_t s
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void unary_backward(Unary op, const float* x, const float* y, const float* dy, int64_t n, float* dx, cudaStream_t s) {
+void CudaBackend::unary_backward(Unary op, const float* x, const float* y, const float* dy, int64_t n, float* dx) {
+  const cudaStream_t s = stream();
   if (n <= 0) return;
   switch (op) {
     case Unary::Sigmoid:
@@ -176,4 +193,4 @@ void unary_backward(Unary op, const float* x, const float* y, const float* dy, i
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-}  // namespace toy::cuda
+}  // namespace toy

@@ -1,10 +1,16 @@
 // Optimizer updates (Keras 2.10 legacy semantics; formulas in core/backend.h and the CPU reference). lr and step
 // are read on the device, so a captured CUDA graph picks up schedule changes written between replays.
 #include "core/scalar_ops.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_context.h"
 #include "cuda/kernel_utils.cuh"
-#include "cuda/kernels.h"
 
-namespace toy::cuda {
+namespace toy {
+
+using cuda::blocks_for;
+using cuda::kBlock;
+using cuda::stream;
+
 namespace {
 
 __global__ void sgd_kernel(float* w, const float* g, int64_t n, const float* lr_p, int64_t gs) {
@@ -62,8 +68,9 @@ __global__ void adam_kernel(float* w, const float* g, float* m, float* v, int64_
 
 }  // namespace
 
-void sgd_update(float* w, const float* g, float* m, int64_t n, const float* lr, int64_t gs, float momentum,
-                bool nesterov, cudaStream_t s) {
+void CudaBackend::sgd_update(float* w, const float* g, float* m, int64_t n, const float* lr, int64_t gs, float momentum,
+                             bool nesterov) {
+  const cudaStream_t s = stream();
   if (n <= 0) return;
   if (momentum == 0.0f)
     sgd_kernel<<<blocks_for(n), kBlock, 0, s>>>(w, g, n, lr, gs);
@@ -72,8 +79,9 @@ void sgd_update(float* w, const float* g, float* m, int64_t n, const float* lr, 
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void rmsprop_update(float* w, const float* g, float* ms, float* mom, int64_t n, const float* lr, int64_t gs, float rho,
-                    float momentum, float eps, cudaStream_t s) {
+void CudaBackend::rmsprop_update(float* w, const float* g, float* ms, float* mom, int64_t n, const float* lr,
+                                 int64_t gs, float rho, float momentum, float eps) {
+  const cudaStream_t s = stream();
   if (n <= 0) return;
   if (momentum == 0.0f)
     rmsprop_kernel<<<blocks_for(n), kBlock, 0, s>>>(w, g, ms, n, lr, gs, rho, eps);
@@ -82,11 +90,12 @@ void rmsprop_update(float* w, const float* g, float* ms, float* mom, int64_t n, 
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void adam_update(float* w, const float* g, float* m, float* v, int64_t n, const float* lr, int64_t gs,
-                 const float* step, float beta1, float beta2, float eps, cudaStream_t s) {
+void CudaBackend::adam_update(float* w, const float* g, float* m, float* v, int64_t n, const float* lr, int64_t gs,
+                              const float* step, float beta1, float beta2, float eps) {
+  const cudaStream_t s = stream();
   if (n <= 0) return;
   adam_kernel<<<blocks_for(n), kBlock, 0, s>>>(w, g, m, v, n, lr, gs, step, beta1, beta2, eps);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-}  // namespace toy::cuda
+}  // namespace toy

@@ -2,10 +2,17 @@
 // One thread per output element; each gradient element is written by one thread (no atomics), and conv1d's kernel
 // gradient is one block per tap with a fixed-order block reduction.
 #include "core/scalar_ops.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_context.h"
 #include "cuda/kernel_utils.cuh"
-#include "cuda/kernels.h"
 
-namespace toy::cuda {
+namespace toy {
+
+using cuda::blocks_for;
+using cuda::group_sum;
+using cuda::kBlock;
+using cuda::stream;
+
 namespace {
 
 // y [rows, len] = x [rows, n][:, start : start + len]
@@ -70,43 +77,47 @@ __global__ void conv1d_backward_w_kernel(const float* x, const float* dy, int64_
 
 }  // namespace
 
-void slice_last_forward(const float* x, int64_t rows, int64_t n, int64_t start, int64_t len, float* y,
-                        cudaStream_t s) {
+void CudaBackend::slice_last_forward(const float* x, int64_t rows, int64_t n, int64_t start, int64_t len, float* y) {
+  const cudaStream_t s = stream();
   if (rows * len <= 0) return;
   slice_last_forward_kernel<<<blocks_for(rows * len), kBlock, 0, s>>>(x, rows, n, start, len, y);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void slice_last_backward(const float* dy, int64_t rows, int64_t n, int64_t start, int64_t len, float* dx,
-                         cudaStream_t s) {
+void CudaBackend::slice_last_backward(const float* dy, int64_t rows, int64_t n, int64_t start, int64_t len, float* dx) {
+  const cudaStream_t s = stream();
   if (rows * len <= 0) return;
   slice_last_backward_kernel<<<blocks_for(rows * len), kBlock, 0, s>>>(dy, rows, n, start, len, dx);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void concat_last_forward(const float* x, int64_t rows, int64_t n, int64_t total, int64_t offset, float* y,
-                         cudaStream_t s) {
+void CudaBackend::concat_last_forward(const float* x, int64_t rows, int64_t n, int64_t total, int64_t offset,
+                                      float* y) {
+  const cudaStream_t s = stream();
   if (rows * n <= 0) return;
   concat_last_forward_kernel<<<blocks_for(rows * n), kBlock, 0, s>>>(x, rows, n, total, offset, y);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void concat_last_backward(const float* dy, int64_t rows, int64_t n, int64_t total, int64_t offset, float* dx,
-                          cudaStream_t s) {
+void CudaBackend::concat_last_backward(const float* dy, int64_t rows, int64_t n, int64_t total, int64_t offset,
+                                       float* dx) {
+  const cudaStream_t s = stream();
   if (rows * n <= 0) return;
   concat_last_backward_kernel<<<blocks_for(rows * n), kBlock, 0, s>>>(dy, rows, n, total, offset, dx);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void conv1d_forward(const float* x, int64_t rows, int64_t l, const float* w, int64_t k, int64_t pad_left,
-                    int64_t l_out, float* y, cudaStream_t s) {
+void CudaBackend::conv1d_forward(const float* x, int64_t rows, int64_t l, const float* w, int64_t k, int64_t pad_left,
+                                 int64_t l_out, float* y) {
+  const cudaStream_t s = stream();
   if (rows * l_out <= 0) return;
   conv1d_forward_kernel<<<blocks_for(rows * l_out), kBlock, 0, s>>>(x, rows, l, w, k, pad_left, l_out, y);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void conv1d_backward(const float* x, const float* w, const float* dy, int64_t rows, int64_t l, int64_t k,
-                     int64_t pad_left, int64_t l_out, float* dx, float* dw, cudaStream_t s) {
+void CudaBackend::conv1d_backward(const float* x, const float* w, const float* dy, int64_t rows, int64_t l, int64_t k,
+                                  int64_t pad_left, int64_t l_out, float* dx, float* dw) {
+  const cudaStream_t s = stream();
   if (rows * l_out <= 0) return;
   if (dx) {
     conv1d_backward_x_kernel<<<blocks_for(rows * l), kBlock, 0, s>>>(w, dy, rows, l, k, pad_left, l_out, dx);
@@ -118,4 +129,4 @@ void conv1d_backward(const float* x, const float* w, const float* dy, int64_t ro
   }
 }
 
-}  // namespace toy::cuda
+}  // namespace toy

@@ -2,10 +2,19 @@
 // One warp per row for rows up to kWarpRowLimit long, one block per row above: each thread walks its strided
 // slice of the row in order, then a fixed shuffle/shared-memory tree combines the partials (deterministic).
 #include "core/scalar_ops.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_context.h"
 #include "cuda/kernel_utils.cuh"
-#include "cuda/kernels.h"
 
-namespace toy::cuda {
+namespace toy {
+
+using cuda::blocks_for;
+using cuda::group_max;
+using cuda::group_sum;
+using cuda::kBlock;
+using cuda::kWarpRowLimit;
+using cuda::stream;
+
 namespace {
 
 // As the CPU (TF's kernel): x' = x + (1-mask)*-1e9, e = exp(x' - max x'), y = e * (1 / sum e); a fully masked row
@@ -82,8 +91,9 @@ __global__ void sum_backward_kernel(const float* dy, int64_t n, float divisor, f
 
 }  // namespace
 
-void softmax_forward(const float* x, int64_t rows, int64_t n, const float* mask, int64_t mask_rows, float* y,
-                     cudaStream_t s) {
+void CudaBackend::softmax_forward(const float* x, int64_t rows, int64_t n, const float* mask, int64_t mask_rows,
+                                  float* y) {
+  const cudaStream_t s = stream();
   if (rows <= 0 || n <= 0) return;
   if (n <= kWarpRowLimit)
     softmax_forward_kernel<32><<<blocks_for(rows, kBlock / 32), kBlock, 0, s>>>(x, rows, n, mask, mask_rows, y);
@@ -92,7 +102,8 @@ void softmax_forward(const float* x, int64_t rows, int64_t n, const float* mask,
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void softmax_backward(const float* y, const float* dy, int64_t rows, int64_t n, float* dx, cudaStream_t s) {
+void CudaBackend::softmax_backward(const float* y, const float* dy, int64_t rows, int64_t n, float* dx) {
+  const cudaStream_t s = stream();
   if (rows <= 0 || n <= 0) return;
   if (n <= kWarpRowLimit)
     softmax_backward_kernel<32><<<blocks_for(rows, kBlock / 32), kBlock, 0, s>>>(y, dy, rows, n, dx);
@@ -101,15 +112,17 @@ void softmax_backward(const float* y, const float* dy, int64_t rows, int64_t n, 
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void sum_forward(const float* x, int64_t n, float divisor, float* y, cudaStream_t s) {
+void CudaBackend::sum_forward(const float* x, int64_t n, float divisor, float* y) {
+  const cudaStream_t s = stream();
   sum_forward_kernel<<<1, kSumThreads, 0, s>>>(x, n, divisor, y);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void sum_backward(const float* dy, int64_t n, float divisor, float* dx, cudaStream_t s) {
+void CudaBackend::sum_backward(const float* dy, int64_t n, float divisor, float* dx) {
+  const cudaStream_t s = stream();
   if (n <= 0) return;
   sum_backward_kernel<<<blocks_for(n), kBlock, 0, s>>>(dy, n, divisor, dx);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-}  // namespace toy::cuda
+}  // namespace toy

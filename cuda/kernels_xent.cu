@@ -2,10 +2,19 @@
 // Forward: one group (warp or block) per row writes that row's loss to scratch, then sum_forward adds the rows in
 // a fixed order and divides. Backward reads dloss on the device, so a captured graph needs no host round trip.
 #include "core/scalar_ops.h"
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_context.h"
 #include "cuda/kernel_utils.cuh"
-#include "cuda/kernels.h"
 
-namespace toy::cuda {
+namespace toy {
+
+using cuda::blocks_for;
+using cuda::group_max;
+using cuda::group_sum;
+using cuda::kBlock;
+using cuda::kWarpRowLimit;
+using cuda::stream;
+
 namespace {
 
 #define TOY_FOR_EACH_ROW(r, rows)                                                                               \
@@ -99,9 +108,11 @@ __global__ void group_sum_kernel(const float* row_loss, int64_t groups, int64_t 
   }
 }
 
-void reduce_groups(const float* row_loss, int64_t rows, int64_t groups, float divisor, float* loss, cudaStream_t s) {
+// One group: the backend's sum_forward (a block reduction); several: group_sum_kernel.
+void reduce_groups(CudaBackend& backend, const float* row_loss, int64_t rows, int64_t groups, float divisor,
+                   float* loss, cudaStream_t s) {
   if (groups == 1) {
-    sum_forward(row_loss, rows, divisor, loss, s);
+    backend.sum_forward(row_loss, rows, divisor, loss);
     return;
   }
   group_sum_kernel<<<blocks_for(groups), kBlock, 0, s>>>(row_loss, groups, rows / groups, divisor, loss);
@@ -120,28 +131,34 @@ void reduce_groups(const float* row_loss, int64_t rows, int64_t groups, float di
 
 }  // namespace
 
-void xent_logits_forward(const float* z, const float* targets, int64_t rows, int64_t v, int64_t groups, float divisor,
-                         float* row_loss, float* loss, cudaStream_t s) {
+void CudaBackend::xent_logits_forward(const float* z, const float* targets, int64_t rows, int64_t v, int64_t groups,
+                                      float divisor, float* loss) {
+  const cudaStream_t s = stream();
+  float* row_loss = cuda::scratch(static_cast<size_t>(rows));
   if (rows > 0 && v > 0) TOY_LAUNCH_ROWS(xent_logits_rows_kernel, rows, v, s, z, targets, rows, v, row_loss);
-  reduce_groups(row_loss, rows, groups, divisor, loss, s);
+  reduce_groups(*this, row_loss, rows, groups, divisor, loss, s);
 }
 
-void xent_logits_backward(const float* z, const float* targets, int64_t rows, int64_t v, int64_t groups,
-                          float divisor, const float* dloss, float* dz, cudaStream_t s) {
+void CudaBackend::xent_logits_backward(const float* z, const float* targets, int64_t rows, int64_t v, int64_t groups,
+                                       float divisor, const float* dloss, float* dz) {
+  const cudaStream_t s = stream();
   if (rows <= 0 || v <= 0) return;
   TOY_LAUNCH_ROWS(xent_logits_backward_kernel, rows, v, s, z, targets, rows, v, rows / groups, divisor, dloss, dz);
 }
 
-void xent_probs_forward(const float* p, const float* targets, int64_t rows, int64_t v, int64_t groups, float divisor,
-                        float* row_loss, float* loss, cudaStream_t s) {
+void CudaBackend::xent_probs_forward(const float* p, const float* targets, int64_t rows, int64_t v, int64_t groups,
+                                     float divisor, float* loss) {
+  const cudaStream_t s = stream();
+  float* row_loss = cuda::scratch(static_cast<size_t>(rows));
   if (rows > 0 && v > 0) TOY_LAUNCH_ROWS(xent_probs_rows_kernel, rows, v, s, p, targets, rows, v, row_loss);
-  reduce_groups(row_loss, rows, groups, divisor, loss, s);
+  reduce_groups(*this, row_loss, rows, groups, divisor, loss, s);
 }
 
-void xent_probs_backward(const float* p, const float* targets, int64_t rows, int64_t v, int64_t groups,
-                         float divisor, const float* dloss, float* dp, cudaStream_t s) {
+void CudaBackend::xent_probs_backward(const float* p, const float* targets, int64_t rows, int64_t v, int64_t groups,
+                                      float divisor, const float* dloss, float* dp) {
+  const cudaStream_t s = stream();
   if (rows <= 0 || v <= 0) return;
   TOY_LAUNCH_ROWS(xent_probs_backward_kernel, rows, v, s, p, targets, rows, v, rows / groups, divisor, dloss, dp);
 }
 
-}  // namespace toy::cuda
+}  // namespace toy
