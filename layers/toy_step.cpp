@@ -2,6 +2,7 @@
 #include "layers/toy_step.h"
 
 #include "core/error.h"
+#include "cuda/module.h"
 
 namespace toy {
 
@@ -11,8 +12,11 @@ void run_toy_step(Device device, const ToyStepArgs& a) {
     toystep::model_step(a, static_cast<int>(m), [](auto&& phase) { phase(0, 1); });
 }
 
-#ifndef TOYFORMER_HAS_CUDA
-void run_toy_step_cuda(const ToyStepArgs&) { fail("toy step: this build has no CUDA backend"); }
-#endif
+// The CUDA kernel lives in the CUDA module (layers/toy_step.cu, cuda/module.h), found by name on first use.
+void run_toy_step_cuda(const ToyStepArgs& a) {
+  using Entry = void (*)(const ToyStepArgs*);
+  static const Entry entry = reinterpret_cast<Entry>(cuda::module_symbol("toyformer_cuda_toy_step"));
+  entry(&a);
+}
 
 }  // namespace toy

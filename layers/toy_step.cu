@@ -4,10 +4,10 @@
 // results are bit-identical run to run.
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_context.h"
+#include "cuda/module.h"
 #include "layers/toy_step.h"
 
 namespace toy {
-namespace {
 
 constexpr int kToyStepThreads = 256;
 
@@ -18,12 +18,11 @@ __global__ void __launch_bounds__(kToyStepThreads) toy_step_kernel(ToyStepArgs a
   });
 }
 
-}  // namespace
+}  // namespace toy
 
-void run_toy_step_cuda(const ToyStepArgs& a) {
-  if (a.models <= 0) return;
-  toy_step_kernel<<<static_cast<unsigned>(a.models), kToyStepThreads, 0, cuda::stream()>>>(a);
+// The module's entry for the engine's run_toy_step_cuda (layers/toy_step.cpp, found by name: cuda/module.h).
+TOY_CUDA_EXPORT void toyformer_cuda_toy_step(const toy::ToyStepArgs* a) {
+  if (a->models <= 0) return;
+  toy::toy_step_kernel<<<static_cast<unsigned>(a->models), toy::kToyStepThreads, 0, toy::cuda::stream()>>>(*a);
   TOY_CUDA_CHECK_LAUNCH();
 }
-
-}  // namespace toy

@@ -46,9 +46,9 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-CliRun run_cli(const std::string& args, const std::string& tag) {
+CliRun run_cli(const std::string& args, const std::string& tag, const std::string& env) {
   fs::path d = scratch_dir(tag);
-  std::string cmd = std::string(TOY_TOYFORMER_BIN) + " " + args + " >" + (d / "out").string() + " 2>" +
+  std::string cmd = (env.empty() ? std::string() : "env " + env + " ") + std::string(TOY_TOYFORMER_BIN) + " " + args + " >" + (d / "out").string() + " 2>" +
                     (d / "err").string() + " </dev/null";
   int st = std::system(cmd.c_str());
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(d / "out"), slurp(d / "err")};

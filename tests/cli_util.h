@@ -16,7 +16,7 @@ std::filesystem::path scratch_dir(const std::string& tag);
 // A whole file as a string (empty when it cannot be read).
 std::string slurp(const std::filesystem::path& p);
 // Run `toyformer <args>` through the shell (args are shell words), stdin from /dev/null; stdout and stderr go
-// through files in scratch_dir(tag).
-CliRun run_cli(const std::string& args, const std::string& tag);
+// through files in scratch_dir(tag). env: "NAME=value ..." set for the command only.
+CliRun run_cli(const std::string& args, const std::string& tag, const std::string& env = "");
 
 }  // namespace toy::testing
