@@ -187,7 +187,7 @@ Runner add_bench(CLI::App& app) {
   s->add_option("--warmup", c->warmup, "untimed steps first")->check(int_in(0, kMaxSteps))->capture_default_str();
   s->add_option("--device", c->device, "cpu | cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   s->add_flag("--json", c->json, "one JSON object on stdout");
-  s->add_option("--step", c->step, "auto | fused | graph (see train --step; auto: fused on cuda, graph on cpu)")
+  s->add_option("--step", c->step, "auto | fused | graph (see train --step; auto: fused)")
       ->check(CLI::IsMember({"auto", "fused", "graph"}))
       ->capture_default_str();
   s->add_flag("--no-cuda-graph", c->no_cuda_graph, "on CUDA, launch every kernel eagerly instead of replaying a graph");

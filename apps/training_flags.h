@@ -107,8 +107,8 @@ inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string&
   s->add_option("--device", f.device, device_help)->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   s->add_option("--step", f.step,
                 "auto | fused | graph: forward + backward as one fused kernel or op by op through the autograd graph "
-                "(auto: fused on cuda, graph on cpu). The same named activations either way; on the CPU the same "
-                "bits at the notebook's sizes")
+                "(auto: fused). The same named activations either way; on the CPU the same bits at the notebook's "
+                "sizes")
       ->check(CLI::IsMember({"auto", "fused", "graph"}))
       ->capture_default_str();
   s->add_option("--corpus", f.corpus,

@@ -1,4 +1,5 @@
-// The toy model's fused step on the CPU (each model on this thread, phase after phase), and the dispatch by device.
+// The dispatch of the toy model's fused step by device (the CPU's in layers/toy_step_cpu.cpp, the GPU's in the CUDA
+// module), and model_step on one thread: the reference the CPU step is tested against.
 #include "layers/toy_step.h"
 
 #include "core/error.h"
@@ -8,6 +9,10 @@ namespace toy {
 
 void run_toy_step(Device device, const ToyStepArgs& a) {
   if (device == Device::CUDA) return run_toy_step_cuda(a);
+  run_toy_step_cpu(a);
+}
+
+void run_toy_step_reference(const ToyStepArgs& a) {
   for (int64_t m = 0; m < a.models; ++m)
     toystep::model_step(a, static_cast<int>(m), [](auto&& phase) { phase(0, 1); });
 }

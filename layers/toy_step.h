@@ -43,8 +43,13 @@ struct ToyStepArgs {
 // Run the step for every model of `a` on `device`'s backend (the CUDA stream on a GPU; a build without CUDA
 // throws for Device::CUDA).
 void run_toy_step(Device device, const ToyStepArgs& a);
-// The CUDA launcher (layers/toy_step.cu): one block per model on the CUDA backend's stream.
+// The CUDA launcher (layers/toy_step.cu, in the CUDA module): one block per model on the CUDA backend's stream.
 void run_toy_step_cuda(const ToyStepArgs& a);
+// The CPU step (layers/toy_step_cpu.cpp): model_step's arithmetic with its loops turned to vectorize across
+// outputs, instruction set chosen at run time; bit-identical to run_toy_step_reference.
+void run_toy_step_cpu(const ToyStepArgs& a);
+// model_step below run on one thread, phase after phase: the reference for the CPU step's tests.
+void run_toy_step_reference(const ToyStepArgs& a);
 
 namespace toystep {
 
