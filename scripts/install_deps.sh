@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   cmake ninja-build g++ pkg-config \
-  libeigen3-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev libzip-dev \
+  libeigen3-dev libopenblas-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev libzip-dev \
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest python3-nbconvert python3-ipykernel \
   >/dev/null
 echo "toyformer: dependencies installed"

@@ -11,6 +11,10 @@
 
 #include "core/scalar_ops.h"
 
+#ifdef TOYFORMER_HAS_OPENBLAS
+#include <cblas.h>
+#endif
+
 namespace toy {
 namespace {
 
@@ -24,6 +28,11 @@ constexpr int64_t kLazyProductLimit = 64 * 64 * 64;
 // beats Eigen's runtime-size dispatch: small models' products (10x7x20 and smaller) spent ~77% of a training step
 // in Eigen's product setup (callgrind).
 constexpr int64_t kDirectGemmLimit = 16 * 16 * 16;
+// At or above this many multiply-adds a product goes to OpenBLAS when the build has it: kernels for the CPU's
+// instruction set chosen at run time (Debian's DYNAMIC_ARCH build: AVX2, AVX-512, ...) and every core (its
+// pthreads; OPENBLAS_NUM_THREADS=1 for one). Its level-3 products split the output, not the sums, among threads,
+// so an element's sum has one order: the same bits run to run. Below it, Eigen (built for SSE2, one thread).
+constexpr int64_t kBlasGemmLimit = 128 * 128 * 128;
 
 // C (+)= op(A) · op(B) for tiny matrices, row-major. Every element's sum runs in a fixed order, so results are
 // reproducible bit for bit (the order differs from Eigen's, which is why both paths are chosen by size only).
@@ -87,8 +96,14 @@ void gemm_one(const A& a, const B& b, MutMap& c, float alpha, float beta, bool l
 class CpuBackend final : public Backend {
  public:
   Device device() const override { return Device::CPU; }
-  const char* name() const override { return "cpu (Eigen " EIGEN_MAKESTRING(EIGEN_WORLD_VERSION) "." EIGEN_MAKESTRING(
-      EIGEN_MAJOR_VERSION) "." EIGEN_MAKESTRING(EIGEN_MINOR_VERSION) ")"; }
+  const char* name() const override {
+    return "cpu (Eigen " EIGEN_MAKESTRING(EIGEN_WORLD_VERSION) "." EIGEN_MAKESTRING(EIGEN_MAJOR_VERSION) "." EIGEN_MAKESTRING(
+        EIGEN_MINOR_VERSION)
+#ifdef TOYFORMER_HAS_OPENBLAS
+        ";" OPENBLAS_VERSION "for large products"
+#endif
+        ")";
+  }
 
   float* allocate(size_t n) override {
     size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
@@ -179,6 +194,17 @@ class CpuBackend final : public Backend {
                     g.c + bi * g.stride_c, g.beta == 1.0f);
       return;
     }
+#ifdef TOYFORMER_HAS_OPENBLAS
+    if (g.m * g.n * g.k >= kBlasGemmLimit) {
+      for (int64_t bi = 0; bi < g.batch; ++bi)
+        cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans,
+                    static_cast<blasint>(g.m), static_cast<blasint>(g.n), static_cast<blasint>(g.k), g.alpha,
+                    g.a + bi * g.stride_a, static_cast<blasint>(g.trans_a ? g.m : g.k), g.b + bi * g.stride_b,
+                    static_cast<blasint>(g.trans_b ? g.k : g.n), g.beta, g.c + bi * g.stride_c,
+                    static_cast<blasint>(g.n));
+      return;
+    }
+#endif
     const bool lazy = g.m * g.n * g.k <= kLazyProductLimit;
     for (int64_t bi = 0; bi < g.batch; ++bi) {
       const float* a = g.a + bi * g.stride_a;
