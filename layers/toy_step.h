@@ -64,6 +64,60 @@ TOY_HD float dot_seq(const float* a, int sa, const float* b, int sb, int k) {
   for (int p = 0; p < k; ++p) s += a[p * sa] * b[p * sb];
   return s;
 }
+// Row r = (sequence b, query i) of dot, lambda and AttnWts: q_r against the keys kb[0..T) of its sequence, Keras'
+// causal mask adder, then the softmax. Shared by model_step and the CPU step (the same operations in the same order).
+TOY_HD void attention_row(const float* qr, const float* kb, int H, int T, int i, float scale, float* dot, float* lam,
+                          float* attn) {
+  float mx = -INFINITY;
+  for (int j = 0; j < T; ++j) {
+    const float d = scalar::dot4(qr, kb + j * H, H);
+    dot[j] = d;
+    lam[j] = d * scale;
+    const float v = lam[j] + scalar::mask_adder(j <= i ? 1.0f : 0.0f);
+    attn[j] = v;
+    mx = v > mx ? v : mx;
+  }
+  float sum = 0.0f;
+  for (int j = 0; j < T; ++j) {
+    attn[j] = expf(attn[j] - mx);
+    sum += attn[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int j = 0; j < T; ++j) attn[j] *= inv;
+}
+
+// A row's loss term (returned) and d loss / d skipadd into dzr [V]: softmax cross-entropy on the logits zr (TF's
+// sparse_xent kernel), or Keras' clip-and-normalize on pr = sigmoid(zr) and back through the sigmoid. seed = d loss /
+// d row term.
+TOY_HD float loss_row(const float* zr, const float* pr, int y, int V, float seed, bool normalized, float* dzr) {
+  if (!normalized) {
+    float mx = zr[0];
+    for (int j = 1; j < V; ++j) mx = zr[j] > mx ? zr[j] : mx;
+    float sum = 0.0f;
+    for (int j = 0; j < V; ++j) sum += expf(zr[j] - mx);
+    for (int j = 0; j < V; ++j) dzr[j] = 0.0f + seed * (expf(zr[j] - mx) / sum - (j == y ? 1.0f : 0.0f));
+    return logf(sum) - (zr[y] - mx);
+  }
+  float sum = 0.0f;
+  for (int j = 0; j < V; ++j) sum += scalar::clip_prob(pr[j]);
+  for (int j = 0; j < V; ++j) {
+    float dp = 0.0f;
+    if (scalar::clip_passes(pr[j])) dp += seed * (1.0f / sum - (j == y ? 1.0f / scalar::clip_prob(pr[j]) : 0.0f));
+    dzr[j] = 0.0f + scalar::sigmoid_grad(pr[j], dp);
+  }
+  return logf(sum) - logf(scalar::clip_prob(pr[y]));
+}
+
+// d AttnWts -> d lambda -> d dot of one row, in place on dr [T]: the softmax backward, then the 1/sqrt(H) scale.
+TOY_HD void attention_row_backward(float* dr, const float* yr, int T, float scale) {
+  float sdy = 0.0f;
+  for (int j = 0; j < T; ++j) sdy += dr[j] * yr[j];
+  for (int j = 0; j < T; ++j) {
+    const float ds = 0.0f + (dr[j] - sdy) * yr[j];
+    dr[j] = 0.0f + ds * scale;
+  }
+}
+
 // Model m's step. Shapes (per model, n = B*T rows, E == V): x [n,E], q, k [n,H], dot, lam, attn [n,T] (row b*T+i
 // holds query i of sequence b), vm, vo, z, p [n,V].
 template <class Run>
@@ -115,25 +169,8 @@ TOY_HD void model_step(const ToyStepArgs& a, int m, Run&& run) {
   });
   // 3. dot = q kᵀ, lambda = dot / sqrt(H), AttnWts = causal softmax (Keras' mask adder; a row per thread).
   run([&](int tid, int nt) {
-    for (int r = tid; r < n; r += nt) {
-      const int b = r / T, i = r % T;
-      float mx = -INFINITY;
-      for (int j = 0; j < T; ++j) {
-        const float d = scalar::dot4(q + r * H, k + (b * T + j) * H, H);
-        dot[r * T + j] = d;
-        lam[r * T + j] = d * scale;
-        const float v = lam[r * T + j] + scalar::mask_adder(j <= i ? 1.0f : 0.0f);
-        attn[r * T + j] = v;
-        mx = v > mx ? v : mx;
-      }
-      float sum = 0.0f;
-      for (int j = 0; j < T; ++j) {
-        attn[r * T + j] = expf(attn[r * T + j] - mx);
-        sum += attn[r * T + j];
-      }
-      const float inv = 1.0f / sum;
-      for (int j = 0; j < T; ++j) attn[r * T + j] *= inv;
-    }
+    for (int r = tid; r < n; r += nt)
+      attention_row(q + r * H, k + (r / T) * T * H, H, T, r % T, scale, dot + r * T, lam + r * T, attn + r * T);
   });
   // 4. Voutput = AttnWts · Vmat, skipadd = Voutput + XwithPos, activation = sigmoid(skipadd) [n,V].
   run([&](int tid, int nt) {
@@ -147,27 +184,8 @@ TOY_HD void model_step(const ToyStepArgs& a, int m, Run&& run) {
   // 5. Each row's loss term and d loss / d skipadd (a row per thread); the residual's gradient starts dx.
   run([&](int tid, int nt) {
     for (int r = tid; r < n; r += nt) {
-      const int y = static_cast<int>(tg[r]);
       float* dzr = dz + r * V;
-      if (!normalized) {  // softmax cross-entropy on the logits z (TF's sparse_xent kernel)
-        const float* zr = z + r * V;
-        float mx = zr[0];
-        for (int j = 1; j < V; ++j) mx = zr[j] > mx ? zr[j] : mx;
-        float sum = 0.0f;
-        for (int j = 0; j < V; ++j) sum += expf(zr[j] - mx);
-        row_loss[r] = logf(sum) - (zr[y] - mx);
-        for (int j = 0; j < V; ++j) dzr[j] = 0.0f + seed * (expf(zr[j] - mx) / sum - (j == y ? 1.0f : 0.0f));
-      } else {  // Keras' clip-and-normalize on p, then through the sigmoid
-        const float* pr = p + r * V;
-        float sum = 0.0f;
-        for (int j = 0; j < V; ++j) sum += scalar::clip_prob(pr[j]);
-        row_loss[r] = logf(sum) - logf(scalar::clip_prob(pr[y]));
-        for (int j = 0; j < V; ++j) {
-          float dp = 0.0f;
-          if (scalar::clip_passes(pr[j])) dp += seed * (1.0f / sum - (j == y ? 1.0f / scalar::clip_prob(pr[j]) : 0.0f));
-          dzr[j] = 0.0f + scalar::sigmoid_grad(pr[j], dp);
-        }
-      }
+      row_loss[r] = loss_row(z + r * V, p + r * V, static_cast<int>(tg[r]), V, seed, normalized, dzr);
       for (int e = 0; e < E; ++e) dx[r * E + e] = 0.0f + dzr[e];
     }
   });
@@ -192,14 +210,7 @@ TOY_HD void model_step(const ToyStepArgs& a, int m, Run&& run) {
   run([&](int tid, int nt) {
     for (int i = tid; i < n + n * E + E * V; i += nt) {
       if (i < n) {
-        float* dr = dd + i * T;
-        const float* yr = attn + i * T;
-        float sdy = 0.0f;
-        for (int j = 0; j < T; ++j) sdy += dr[j] * yr[j];
-        for (int j = 0; j < T; ++j) {
-          const float ds = 0.0f + (dr[j] - sdy) * yr[j];
-          dr[j] = 0.0f + ds * scale;
-        }
+        attention_row_backward(dd + i * T, attn + i * T, T, scale);
       } else if (i < n + n * E) {
         const int c = i - n, r = c / E, e = c % E;
         dx[c] = dx[c] + scalar::dot4(dvm + r * V, Wv + e * V, V);

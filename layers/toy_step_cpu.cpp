@@ -79,25 +79,8 @@ __attribute__((always_inline)) inline void model_step_sized(const ToyStepArgs& a
     }
   }
   // 3. dot, lambda, AttnWts (causal softmax with Keras' mask adder), a row at a time.
-  for (int r = 0; r < n; ++r) {
-    const int b = r / T, i = r % T;
-    float mx = -INFINITY;
-    for (int j = 0; j < T; ++j) {
-      const float d = scalar::dot4(q + r * H, k + (b * T + j) * H, H);
-      dot[r * T + j] = d;
-      lam[r * T + j] = d * scale;
-      const float v = lam[r * T + j] + scalar::mask_adder(j <= i ? 1.0f : 0.0f);
-      attn[r * T + j] = v;
-      mx = v > mx ? v : mx;
-    }
-    float sum = 0.0f;
-    for (int j = 0; j < T; ++j) {
-      attn[r * T + j] = expf(attn[r * T + j] - mx);
-      sum += attn[r * T + j];
-    }
-    const float inv = 1.0f / sum;
-    for (int j = 0; j < T; ++j) attn[r * T + j] *= inv;
-  }
+  for (int r = 0; r < n; ++r)
+    toystep::attention_row(q + r * H, k + (r / T) * T * H, H, T, r % T, scale, dot + r * T, lam + r * T, attn + r * T);
   // 4. Voutput = AttnWts · Vmat (over j in order), skipadd = Voutput + XwithPos, activation = sigmoid(skipadd).
   for (int r = 0; r < n; ++r) {
     const int b = r / T;
@@ -111,27 +94,8 @@ __attribute__((always_inline)) inline void model_step_sized(const ToyStepArgs& a
   }
   // 5. Each row's loss term and d loss / d skipadd; the residual's gradient starts dx.
   for (int r = 0; r < n; ++r) {
-    const int y = static_cast<int>(tg[r]);
     float* dzr = dz + r * V;
-    if (!a.normalized_loss) {
-      const float* zr = z + r * V;
-      float mx = zr[0];
-      for (int j = 1; j < V; ++j) mx = zr[j] > mx ? zr[j] : mx;
-      float sum = 0.0f;
-      for (int j = 0; j < V; ++j) sum += expf(zr[j] - mx);
-      row_loss[r] = logf(sum) - (zr[y] - mx);
-      for (int j = 0; j < V; ++j) dzr[j] = 0.0f + seed * (expf(zr[j] - mx) / sum - (j == y ? 1.0f : 0.0f));
-    } else {
-      const float* pr = p + r * V;
-      float sum = 0.0f;
-      for (int j = 0; j < V; ++j) sum += scalar::clip_prob(pr[j]);
-      row_loss[r] = logf(sum) - logf(scalar::clip_prob(pr[y]));
-      for (int j = 0; j < V; ++j) {
-        float dp = 0.0f;
-        if (scalar::clip_passes(pr[j])) dp += seed * (1.0f / sum - (j == y ? 1.0f / scalar::clip_prob(pr[j]) : 0.0f));
-        dzr[j] = 0.0f + scalar::sigmoid_grad(pr[j], dp);
-      }
-    }
+    row_loss[r] = toystep::loss_row(z + r * V, p + r * V, static_cast<int>(tg[r]), V, seed, a.normalized_loss, dzr);
     for (int e = 0; e < E; ++e) dx[r * E + e] = 0.0f + dzr[e];
   }
   // 6. The loss (rows in order); d Vmat[b*T+j] = sum_i AttnWts[b*T+i, j] dz[b*T+i] (i in order); d AttnWts.
@@ -149,16 +113,7 @@ __attribute__((always_inline)) inline void model_step_sized(const ToyStepArgs& a
     for (int j = 0; j < T; ++j) dd[r * T + j] = 0.0f + scalar::dot4(dz + r * V, vm + (b * T + j) * V, V);
   }
   // 7. Softmax backward then the scale (in place on dd); dx += dvm · Wvᵀ; d Wv = xᵀ dvm (over r in order).
-  for (int r = 0; r < n; ++r) {
-    float* dr = dd + r * T;
-    const float* yr = attn + r * T;
-    float sdy = 0.0f;
-    for (int j = 0; j < T; ++j) sdy += dr[j] * yr[j];
-    for (int j = 0; j < T; ++j) {
-      const float ds = 0.0f + (dr[j] - sdy) * yr[j];
-      dr[j] = 0.0f + ds * scale;
-    }
-  }
+  for (int r = 0; r < n; ++r) toystep::attention_row_backward(dd + r * T, attn + r * T, T, scale);
   for (int r = 0; r < n; ++r)
     for (int e = 0; e < E; ++e) dx[r * E + e] = dx[r * E + e] + scalar::dot4(dvm + r * V, Wv + e * V, V);
   zero(dWv, E * V);

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/lib/formats/fs_util.h"
 #include "core/error.h"
 
 namespace toy {
@@ -30,6 +31,19 @@ inline void refuse_huge_numbers(const nlohmann::json& root, const std::string& w
       for (size_t i = 0; i < j->size(); ++i) todo.emplace_back(&(*j)[i], path + "/" + std::to_string(i));
     }
   }
+}
+
+// A JSON record read back (run.json, sweep.json): parsed ("<path>: not valid JSON: ..." otherwise) and checked by
+// refuse_huge_numbers.
+inline nlohmann::json read_json_record(const std::string& path) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not valid JSON: {}", path, e.what());
+  }
+  refuse_huge_numbers(j, path);
+  return j;
 }
 
 }  // namespace toy

@@ -427,13 +427,7 @@ SweepData load_sweep_dir(const std::string& dir) {
   const std::string jpath = (fs::path(dir) / "sweep.json").string();
   TOY_CHECK(fs::is_directory(dir), "'{}' is not a directory", dir);
   TOY_CHECK(fs::exists(jpath), "'{}' is not a sweep directory (no sweep.json; written by toyformer sweep --out)", dir);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(jpath));
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON: {}", jpath, e.what());
-  }
-  refuse_huge_numbers(j, jpath);
+  const nlohmann::json j = read_json_record(jpath);
   SweepData d;
   try {
     TOY_CHECK(j.value("kind", "") == "toyformer-sweep", "not a toyformer sweep file");

@@ -142,13 +142,7 @@ nlohmann::json run_json(const RunRecord& r) {
 
 RunRecord load_run_dir(const std::string& dir) {
   const std::string jpath = (fs::path(dir) / "run.json").string();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(jpath));
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON: {}", jpath, e.what());
-  }
-  refuse_huge_numbers(j, jpath);
+  const nlohmann::json j = read_json_record(jpath);
   RunRecord r = record_from_json(j, jpath);
   const std::string apath = (fs::path(dir) / "activations.npz").string();
   r.activation = load_npz_array(apath, "activation");
