@@ -163,3 +163,25 @@ TEST_CASE("cuda/graph: an autograd step captured and replayed matches the eager 
   CHECK(loss.value().to_vector() == eager_loss);
   CHECK(w.grad().to_vector() == eager_grad);
 }
+
+TEST_CASE("cuda/errors: a failed CUDA call is a toy::DeviceError (the command's exit code 3)") {
+  TOY_REQUIRE_GPU();
+  Tensor t = Tensor::full(Shape{5}, 2.0f, Device::CUDA);
+  cuda::CudaGraph graph;
+  graph.begin_capture();
+  // A copy to the host synchronizes with the stream, which CUDA refuses while it is captured (and the capture is
+  // invalidated): the runtime's error, not a misuse we detect ourselves.
+  CHECK_THROWS_AS(t.to_vector(), DeviceError);
+  CHECK_THROWS_AS(graph.end_capture(), DeviceError);
+  CHECK_FALSE(graph.captured());
+  CHECK(t.to_vector()[4] == 2.0f);  // the stream works again
+  // Misuse and absence stay plain errors (exit code 2).
+  bool device_error = false;
+  try {
+    graph.replay();
+  } catch (const DeviceError&) {
+    device_error = true;
+  } catch (const Error&) {
+  }
+  CHECK_FALSE(device_error);
+}
