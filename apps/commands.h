@@ -3,12 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
-namespace toy::app {
+#include "apps/exit_codes.h"  // kExitFailure, kExitUsage, kExitDevice
 
-// Exit codes: 0 ok; 1 a numerical failure (e.g. a non-finite loss: toy::NumericalError) or an internal error;
-// 2 bad usage / bad input (flags, values, files). compare and gradcheck also use 1 for "differs" / "failed".
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+namespace toy::app {
 
 using Runner = std::function<int()>;
 Runner add_train(CLI::App& app);

@@ -8,12 +8,10 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "apps/commands.h"
-#include "core/error.h"
 
 namespace {
 
@@ -38,6 +36,9 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 int main(int argc, char** argv) {
   CLI::App app{"toyformer: train tiny attention models and look inside them", "toyformer"};
   app.require_subcommand(1);
+  app.footer("Exit codes: 0 done; 1 numerical failure (e.g. a NaN loss) or internal error; 2 bad usage or input "
+             "(also --device cuda without a usable GPU); 3 device failure (a CUDA call failed; the line says which). "
+             "compare and gradcheck: 1 also means differs / failed.");
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "spdlog level: trace, debug, info, warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -90,18 +91,9 @@ int main(int argc, char** argv) {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
     return toy::app::kExitUsage;
-  } catch (const toy::NumericalError& e) {
-    std::fprintf(stderr, "toyformer: numerical failure: %s\n", e.what());
-    return toy::app::kExitFailure;
-  } catch (const toy::Error& e) {
-    std::fprintf(stderr, "toyformer: error: %s\n", e.what());
-    return toy::app::kExitUsage;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "toyformer: error: out of memory (the sizes the flags ask for do not fit in this machine's "
-                         "memory; try smaller ones)\n");
-    return toy::app::kExitFailure;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "toyformer: unexpected error: %s\n", e.what());
-    return 1;
+  } catch (...) {  // one line and the exit code of its kind (apps/exit_codes.h)
+    const toy::app::ExitReport r = toy::app::exit_report_of(std::current_exception());
+    std::fputs(r.line.c_str(), stderr);
+    return r.code;
   }
 }

@@ -13,8 +13,16 @@ struct Error : std::runtime_error {
 };
 
 // A computation that went numerically wrong (a non-finite loss, a diverged run): not the user's input as such, so
-// the commands exit with a code of its own (apps/commands.h).
+// the commands exit with a code of its own (apps/exit_codes.h).
 struct NumericalError : Error {
+  using Error::Error;
+};
+
+// The device failed: a CUDA or cuBLAS call returned an error (a kernel fault, an unusable driver, out of device
+// memory). Neither the user's input nor the numbers: the commands exit with a code of its own (apps/exit_codes.h).
+// Thrown inside the CUDA module and caught in the engine and the apps (a type whose name crosses the module boundary:
+// libstdc++ matches exception types by name, so the module's hidden copy still matches).
+struct DeviceError : Error {
   using Error::Error;
 };
 

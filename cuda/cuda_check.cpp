@@ -6,7 +6,7 @@
 namespace toy::cuda {
 
 void throw_cuda_error(const char* file, int line, const char* expr, const char* msg) {
-  fail("cuda: {} failed at {}:{}: {}", expr, file, line, msg ? msg : "(no message)");
+  throw DeviceError(fmt::format("cuda: {} failed at {}:{}: {}", expr, file, line, msg ? msg : "(no message)"));
 }
 
 void throw_error(const std::string& msg) { fail("cuda: {}", msg); }

@@ -1,5 +1,7 @@
-// Error checking for every CUDA and cuBLAS call: TOY_CUDA_CHECK / TOY_CUBLAS_CHECK throw toy::Error with file:line,
-// the failing expression and the library's error string; TOY_CUDA_CHECK_LAUNCH() follows every kernel launch.
+// Error checking for every CUDA and cuBLAS call: TOY_CUDA_CHECK / TOY_CUBLAS_CHECK throw toy::DeviceError (a
+// toy::Error; `toyformer` exits with code 3 for it) with file:line, the failing expression and the library's error
+// string; TOY_CUDA_CHECK_LAUNCH() follows every kernel launch. Conditions that are not a failed call (no GPU at all,
+// an allocation during graph capture, a misuse of the graph API) are a plain toy::Error (throw_error).
 // Kernel faults are asynchronous and surface at a later check: run with CUDA_LAUNCH_BLOCKING=1 to pin them down.
 // Plain C++17 without fmt or Eigen, so .cu files can include it; the throwing lives in cuda/cuda_check.cpp.
 #pragma once
@@ -10,7 +12,7 @@
 
 namespace toy::cuda {
 
-// Throws toy::Error("cuda: <expr> failed at <file>:<line>: <msg>").
+// Throws toy::DeviceError("cuda: <expr> failed at <file>:<line>: <msg>").
 [[noreturn]] void throw_cuda_error(const char* file, int line, const char* expr, const char* msg);
 // Throws toy::Error("cuda: <msg>") for conditions that are not a failed call (no device, allocation in capture).
 [[noreturn]] void throw_error(const std::string& msg);

@@ -40,6 +40,6 @@ std::vector<DeviceInfo> devices() {
 
 MemoryStats memory_stats() { return allocator().stats(); }
 void reset_peak_memory() { allocator().reset_peak(); }
-void empty_cache() { allocator().empty_cache(); }
+void empty_cache() { allocator().release_cached(); }
 
 }  // namespace toy::cuda

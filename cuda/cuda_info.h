@@ -33,13 +33,14 @@ struct MemoryStats {
   size_t bytes_in_use = 0;        // blocks handed out to tensors
   size_t peak_bytes_in_use = 0;   // since start or reset_peak_memory()
   size_t bytes_cached = 0;        // free blocks kept for reuse
+  size_t bytes_pinned = 0;        // freed blocks a live CUDA graph may still use: reused once it is gone
   int64_t cuda_malloc_count = 0;  // cache misses (each one a cudaMalloc); flat in steady state
   int64_t allocation_count = 0;   // all allocations, hits and misses
 };
 
 MemoryStats memory_stats();
 void reset_peak_memory();
-// Return the cached (free) blocks to the driver.
+// Return the cached (free) blocks to the driver (blocks held for a live CUDA graph stay; refused during a capture).
 void empty_cache();
 
 }  // namespace toy::cuda

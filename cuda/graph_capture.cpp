@@ -13,19 +13,25 @@ struct CudaGraph::Impl {
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   bool capturing = false;
+  BlockCache::CaptureId blocks = 0;  // the allocator's name for the blocks this graph may use (0: none held)
 
-  void reset() {  // errors ignored: this also runs from the destructor and after a failed capture
+  // Errors ignored: this also runs from the destructor and after a failed capture. The blocks pinned for this graph
+  // are released after the graph is destroyed (a replay still queued keeps running, and the stream orders any new
+  // user of those blocks after it).
+  void reset() {
     if (exec) (void)cudaGraphExecDestroy(exec);
     if (graph) (void)cudaGraphDestroy(graph);
     exec = nullptr;
     graph = nullptr;
+    allocator().release(blocks);
+    blocks = 0;
   }
   // Leave capture mode whatever happened, so the stream stays usable.
   cudaError_t stop() {
     cudaGraph_t g = nullptr;
     cudaError_t err = cudaStreamEndCapture(stream(), &g);
     capturing = false;
-    allocator().set_capturing(false);
+    allocator().end_capture(blocks);
     if (err == cudaSuccess) {
       graph = g;
     } else {
@@ -48,10 +54,11 @@ void CudaGraph::begin_capture() {
   impl_->reset();
   cudaStream_t s = stream();
   TOY_CUDA_CHECK(cudaStreamSynchronize(s));  // earlier eager work is finished, not captured
-  allocator().set_capturing(true);
+  impl_->blocks = allocator().begin_capture();
   cudaError_t err = cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal);
   if (err != cudaSuccess) {
-    allocator().set_capturing(false);
+    allocator().release(impl_->blocks);
+    impl_->blocks = 0;
     throw_cuda_error(__FILE__, __LINE__, "cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal)",
                      cudaGetErrorString(err));
   }
@@ -61,8 +68,10 @@ void CudaGraph::begin_capture() {
 void CudaGraph::end_capture() {
   if (!impl_->capturing) throw_error("graph: end_capture() without begin_capture()");
   cudaError_t err = impl_->stop();
-  if (err != cudaSuccess)
+  if (err != cudaSuccess) {
+    impl_->reset();  // no graph: nothing can replay the blocks it held
     throw_cuda_error(__FILE__, __LINE__, "cudaStreamEndCapture(stream(), &graph)", cudaGetErrorString(err));
+  }
   err = cudaGraphInstantiate(&impl_->exec, impl_->graph, 0);
   if (err != cudaSuccess) {
     impl_->exec = nullptr;

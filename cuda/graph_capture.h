@@ -10,6 +10,12 @@
 // frozen; values meant to change (lr, step, dloss) are read from device memory by the kernels. During capture
 // nothing may cudaMalloc (the allocator throws a clear error on a cache miss) and nothing may synchronize with
 // the host (no copies to the host, no item()). Capture uses cudaStreamCaptureModeThreadLocal. Plain C++.
+//
+// Memory a graph may use stays the graph's (cuda/block_cache.h has the rule and its tests): every allocator block
+// handed out at some moment of the capture, when freed while this graph lives, is kept out of the allocator's cache
+// until the graph is destroyed or begin_capture() replaces it (or its capture failed); a cache hit during the capture
+// only returns a block that was free when the capture began. So a tensor freed during or after the capture never
+// lends its memory to a new tensor that a replay would overwrite. Pinned memory shows in memory_stats().bytes_pinned.
 #pragma once
 #include <memory>
 

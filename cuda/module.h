@@ -23,8 +23,9 @@
 
 namespace toy::cuda {
 
-// Bumped whenever ModuleApi changes: the loader refuses a module built from other sources.
-constexpr int kModuleAbi = 1;
+// Bumped whenever ModuleApi or a type it passes changes: the loader refuses a module built from other sources.
+// 2: MemoryStats gained bytes_pinned.
+constexpr int kModuleAbi = 2;
 
 struct ModuleApi {
   int abi = kModuleAbi;

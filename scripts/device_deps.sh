@@ -9,7 +9,8 @@
 #   ctest --test-dir build-gpu        # REQUIRE_GPU: a GPU the tests cannot use fails them instead of skipping them
 # Then `build-gpu/apps/toyformer bench --device cuda` beside `python3 tests/reference/bench_toy.py --device cuda`,
 # `bench --large --device cuda` beside `tests/reference/bench_attention.py --device cuda`, `sweep --device cuda`.
-# (Building on the device links against its own CUDA toolkit, whatever its version.)
+# (Building on the device links against its own CUDA toolkit, whatever its version.) All of the above in one command,
+# with a time limit per step and one table of results: `bash scripts/gpu_check.sh OUTDIR`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS=(libeigen3-dev doctest-dev libcli11-dev nlohmann-json3-dev

@@ -2,6 +2,7 @@
 // crash), and, with a GPU, the caching allocator, the backend's name and CUDA graph capture/replay.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -162,4 +163,82 @@ TEST_CASE("cuda/graph: an autograd step captured and replayed matches the eager 
   graph.replay();
   CHECK(loss.value().to_vector() == eager_loss);
   CHECK(w.grad().to_vector() == eager_grad);
+}
+
+TEST_CASE("cuda/graph: a tensor freed during capture never lends its memory to a new tensor while the graph lives") {
+  TOY_REQUIRE_GPU();
+  Backend& be = backend(Device::CUDA);
+  auto used = std::make_unique<Tensor>(Tensor::full(Shape{1000}, 2.0f, Device::CUDA));
+  float* const used_at = used->data();
+  { Tensor warm = Tensor::zeros(Shape{1000}, Device::CUDA); }  // one free block of the bucket, for the capture's hit
+  const cuda::MemoryStats before = cuda::memory_stats();
+  {
+    cuda::CudaGraph graph;
+    graph.begin_capture();
+    be.fill(used_at, 1000, 5.0f);  // the graph writes the tensor ...
+    used.reset();                   // ... which the host frees during the capture
+    Tensor during = Tensor::empty(Shape{1000}, Device::CUDA);  // a hit: the block that was free before the capture
+    CHECK(during.data() != used_at);
+    graph.end_capture();
+    REQUIRE(graph.captured());
+    CHECK(cuda::memory_stats().bytes_pinned == before.bytes_pinned + 4096);
+    // Before the fix the freed block went back to the cache, this tensor got it, and every replay overwrote it.
+    Tensor fresh = Tensor::full(Shape{1000}, 7.0f, Device::CUDA);
+    CHECK(fresh.data() != used_at);
+    graph.replay();
+    graph.replay();
+    be.synchronize();
+    CHECK(fresh.to_vector()[999] == 7.0f);
+    CHECK(cuda::memory_stats().bytes_pinned == before.bytes_pinned + 4096);
+  }
+  // The graph is gone: the block is an ordinary cached block again.
+  CHECK(cuda::memory_stats().bytes_pinned == before.bytes_pinned);
+  Tensor again = Tensor::zeros(Shape{1000}, Device::CUDA);
+  Tensor again2 = Tensor::zeros(Shape{1000}, Device::CUDA);
+  CHECK((again.data() == used_at || again2.data() == used_at));
+}
+
+TEST_CASE("cuda/graph: a tensor alive during capture and freed while the graph lives is pinned until it goes") {
+  TOY_REQUIRE_GPU();
+  Backend& be = backend(Device::CUDA);
+  auto w = std::make_unique<Tensor>(Tensor::full(Shape{33}, 1.0f, Device::CUDA));
+  float* const w_at = w->data();
+  Tensor g = Tensor::full(Shape{33}, 2.0f, Device::CUDA);
+  Tensor m = Tensor::zeros(Shape{33}, Device::CUDA);
+  Tensor lr = Tensor::scalar(0.5f, Device::CUDA);
+  auto graph = std::make_unique<cuda::CudaGraph>();
+  graph->begin_capture();
+  be.sgd_update(w_at, g.data(), m.data(), 33, lr.data(), 33, 0.0f, false);
+  graph->end_capture();
+  w.reset();  // freed after the capture: a replay would still write it
+  Tensor other = Tensor::full(Shape{33}, 9.0f, Device::CUDA);
+  CHECK(other.data() != w_at);
+  graph->replay();
+  be.synchronize();
+  CHECK(other.to_vector()[32] == 9.0f);
+  CHECK(cuda::memory_stats().bytes_pinned >= 512);
+  graph.reset();
+  CHECK(cuda::memory_stats().bytes_pinned == 0);
+}
+
+TEST_CASE("cuda/errors: a failed CUDA call is a toy::DeviceError (the command's exit code 3)") {
+  TOY_REQUIRE_GPU();
+  Tensor t = Tensor::full(Shape{5}, 2.0f, Device::CUDA);
+  cuda::CudaGraph graph;
+  graph.begin_capture();
+  // A copy to the host synchronizes with the stream, which CUDA refuses while it is captured (and the capture is
+  // invalidated): the runtime's error, not a misuse we detect ourselves.
+  CHECK_THROWS_AS(t.to_vector(), DeviceError);
+  CHECK_THROWS_AS(graph.end_capture(), DeviceError);
+  CHECK_FALSE(graph.captured());
+  CHECK(t.to_vector()[4] == 2.0f);  // the stream works again
+  // Misuse and absence stay plain errors (exit code 2).
+  bool device_error = false;
+  try {
+    graph.replay();
+  } catch (const DeviceError&) {
+    device_error = true;
+  } catch (const Error&) {
+  }
+  CHECK_FALSE(device_error);
 }

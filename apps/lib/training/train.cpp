@@ -139,6 +139,16 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
   Backend& bk = backend(loss_t.device());
   std::vector<float> step_loss(static_cast<size_t>(M)), lr_used(static_cast<size_t>(M));
   std::vector<double> epoch_loss(static_cast<size_t>(M));
+  // PerEpoch (on a device by default): step s's M losses land in row s of `epoch_losses` by a device-side copy, and
+  // the epoch's one host synchronization reads them all (allocated before the step is captured, freed after it).
+  const bool per_epoch = opts.loss_read == LossRead::PerEpoch ||
+                         (opts.loss_read == LossRead::Auto && loss_t.device() != Device::CPU);
+  Tensor epoch_losses;
+  std::vector<float> epoch_losses_host;
+  if (per_epoch) {
+    epoch_losses = Tensor::empty(Shape{steps_per_epoch, M}, loss_t.device());
+    epoch_losses_host.resize(static_cast<size_t>(steps_per_epoch * M));
+  }
   TrainStep step(m, *opt, step_is_fused(opts.step_path(), m.config().device), opts.cuda_graph);
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -166,9 +176,18 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
         m.set_batch_models(corpus, rows);
       }
       step();
-      // The one device-to-host read per step: the plateau rule needs every model's loss.
-      bk.copy_to_host(step_loss.data(), loss_t.data(), static_cast<size_t>(M));
-      for (int64_t g = 0; g < M; ++g) epoch_loss[static_cast<size_t>(g)] += step_loss[static_cast<size_t>(g)];
+      if (per_epoch) {
+        bk.copy(epoch_losses.data() + s * M, loss_t.data(), static_cast<size_t>(M));  // queued, no synchronization
+      } else {
+        bk.copy_to_host(step_loss.data(), loss_t.data(), static_cast<size_t>(M));
+        for (int64_t g = 0; g < M; ++g) epoch_loss[static_cast<size_t>(g)] += step_loss[static_cast<size_t>(g)];
+      }
+    }
+    if (per_epoch) {  // the epoch's one read; the same sums as PerStep: per model, in step order, in double
+      bk.copy_to_host(epoch_losses_host.data(), epoch_losses.data(), epoch_losses_host.size());
+      for (int64_t s = 0; s < steps_per_epoch; ++s)
+        for (int64_t g = 0; g < M; ++g)
+          epoch_loss[static_cast<size_t>(g)] += epoch_losses_host[static_cast<size_t>(s * M + g)];
     }
     for (int64_t g = 0; g < M; ++g) {
       auto& r = results[static_cast<size_t>(g)];

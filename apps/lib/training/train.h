@@ -36,6 +36,14 @@ struct TrainCheckpoint {
   std::vector<std::vector<int64_t>> reductions;
 };
 
+// How the step losses reach the host (the plateau rule, early stopping and the history need them once per epoch).
+//   PerStep:  read each step's losses right after the step (a host synchronization per step; free on the CPU).
+//   PerEpoch: copy each step's losses into a device buffer [steps per epoch, models] on the stream (no
+//             synchronization) and read the whole buffer once at the epoch's end.
+// Both add the same floats in the same order (per model, in step order, in double): the history is the same bits.
+// Auto (the default): PerStep on the CPU, PerEpoch on a device.
+enum class LossRead { Auto, PerStep, PerEpoch };
+
 // How train_models runs: the settings that decide the numbers (apps/lib/training/settings.h) and what only steers the
 // loop (callbacks, checkpoints, CUDA graphs, a forced lr schedule for tests). With batch < corpus size each model
 // shuffles the sequences per epoch with its own Rng, seeded from its weight seed (so a model trains the same alone or
@@ -45,6 +53,7 @@ struct TrainOptions : TrainSettings {
   // On a CUDA device, capture one training step (forward, backward, update) in a CUDA graph after a first eager
   // step and replay it; false runs every kernel eagerly (same numbers, more launch overhead).
   bool cuda_graph = true;
+  LossRead loss_read = LossRead::Auto;
   // Tests: force the lr of every epoch (replaces the plateau rule).
   std::vector<float> lr_schedule;
   std::function<void(const EpochInfo&)> on_epoch;  // called after every epoch (progress, logging)

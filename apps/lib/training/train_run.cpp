@@ -56,6 +56,8 @@ void load_init_weights(ToyModel& m, const std::string& path) {
   }
   try {
     m.set_weights(picked);
+  } catch (const DeviceError&) {
+    throw;  // the device failed while taking the weights: not a fault of the file
   } catch (const Error& e) {
     fail("--init-weights {}: {}", path, e.what());
   }
