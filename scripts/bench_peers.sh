@@ -106,7 +106,7 @@ EOF
 
 # ---- the peers: what is there -------------------------------------------------------------------------------------
 HAVE_TOY=1 TOY_WHY=""
-if [ ! -f "$TOY" ] || [ ! -x "$TOY" ]; then HAVE_TOY=0; TOY_WHY="no binary at ${TOY#$ROOT/}: build first"; fi
+if [ ! -f "$TOY" ] || [ ! -x "$TOY" ]; then HAVE_TOY=0; TOY_WHY="no binary at ${TOY#"$ROOT"/}: build first"; fi
 HAVE_PT=1 PT_WHY=""
 if ! PTV="$("$TPY" -c 'import torch; print(torch.__version__)' 2>/dev/null)"; then
   HAVE_PT=0; PT_WHY="no PyTorch in $TPY"; PTV=""
@@ -125,7 +125,7 @@ if ! "$VPY" -c 'import jax' > /dev/null 2>&1; then
     [ "$HAVE_JX" = 1 ] && ! "$VPY" -c 'import jax' > /dev/null 2>&1 && { HAVE_JX=0; JX_WHY="jax does not import"; }
     [ "$HAVE_JX" = 0 ] && { note "  $JX_WHY; see $WORK/venv.log"; KEEP=1; }
   else
-    HAVE_JX=0; JX_WHY="no JAX in ${VENV#$ROOT/} (--no-install)"
+    HAVE_JX=0; JX_WHY="no JAX in ${VENV#"$ROOT"/} (--no-install)"
   fi
 fi
 JXV=""; [ "$HAVE_JX" = 1 ] && JXV="$("$VPY" -c 'import jax; print(jax.__version__)' 2>/dev/null)"
