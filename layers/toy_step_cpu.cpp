@@ -1,11 +1,19 @@
 // The toy model's fused step on the CPU, written for the CPU: the same arithmetic as layers/toy_step.h's
-// model_step (which the CUDA kernel runs) in the same order for every output element, so the two agree bit for bit,
-// but with the loops turned so that the innermost one runs across independent outputs (a row of q, vo, dvm, dWq,
-// ...): each output keeps its own sequential sum, and the compiler vectorizes the loop across outputs. Built for
-// SSE2 and AVX2 (GCC function multiversioning), chosen at run time by the CPU it runs on; both give the same bits
-// (no contraction to FMA in this file, no reassociation: one rounding per + and *, lane by lane). An AVX-512 clone
-// was slower at H=20 (16 + 4 lanes) and no faster at H=10 and 40 on the dev machine's Zen 4, so there is none.
+// model_step (which the CUDA kernel runs) in the same order for every output element, so the two agree bit for bit.
+// Two ways to vectorize without changing any element's order of operations:
+//   - one model: the loops turned so that the innermost one runs across independent outputs (a row of q, vo, dvm,
+//     dWq, ...); each output keeps its own sequential sum, and the compiler vectorizes across outputs;
+//   - a stack: eight models at once, one per SIMD lane (GCC vector types), each lane doing its own model's
+//     arithmetic in the one-model order, so a model gets the same bits in a stack as alone. The lanes read their
+//     models' weights and inputs gathered into a lane-major buffer and the results go back to the models' tensors.
+// Built for SSE2 and AVX2 (GCC function multiversioning), chosen at run time by the CPU it runs on; both give the
+// same bits (no contraction to FMA in this file, no reassociation: one rounding per + and *, lane by lane). An
+// AVX-512 clone was slower at H=20 (16 + 4 lanes) and no faster at H=10 and 40 on the dev machine's Zen 4.
 #include <cmath>
+#include <cstdint>
+#include <iterator>
+#include <type_traits>
+#include <vector>
 
 #include "layers/toy_step.h"
 
@@ -20,123 +28,198 @@ namespace {
 
 using toystep::scratch_per_model;
 
-// acc[0..w) += a * b[0..w): one output per lane, each summed in the caller's order.
-inline void axpy(float* __restrict acc, float a, const float* __restrict b, int w) {
-  for (int i = 0; i < w; ++i) acc[i] += a * b[i];
+// Eight floats, one per model of a group of stacked models.
+using Lanes = float __attribute__((vector_size(32)));
+template <class F>
+constexpr int kLanes = sizeof(F) / sizeof(float);
+
+inline float& lane(float& x, int) { return x; }
+inline float& lane(Lanes& x, int l) { return reinterpret_cast<float*>(&x)[l]; }
+template <class F>
+__attribute__((always_inline)) inline F splat(float v) {
+  F r;
+  for (int l = 0; l < kLanes<F>; ++l) lane(r, l) = v;
+  return r;
 }
-inline void zero(float* p, int w) {
-  for (int i = 0; i < w; ++i) p[i] = 0.0f;
+template <class F>
+__attribute__((always_inline)) inline F exp_each(F x) {
+  for (int l = 0; l < kLanes<F>; ++l) lane(x, l) = expf(lane(x, l));
+  return x;
 }
 
-// Model m's step; the phases are model_step's (layers/toy_step.h), numbered the same. kB, kT, kV, kH > 0 fix
-// those sizes at compile time (the notebook's shapes: the loops then unroll and vectorize with masks); 0 = as
-// given at run time.
-template <int kB, int kT, int kV, int kH>
-__attribute__((always_inline)) inline void model_step_sized(const ToyStepArgs& a, int m) {
+// acc[0..w) += a * b[0..w): one output per element, each summed in the caller's order.
+template <class F, class S>
+__attribute__((always_inline)) inline void axpy(F* __restrict acc, S a, const F* __restrict b, int w) {
+  for (int i = 0; i < w; ++i) acc[i] += a * b[i];
+}
+template <class F>
+__attribute__((always_inline)) inline void zero(F* p, int w) {
+  for (int i = 0; i < w; ++i) p[i] = F{};
+}
+// scalar::dot4's order (four partial sums, the tail into the first, (s0 + s1) + (s2 + s3)), lane by lane.
+template <class F>
+__attribute__((always_inline)) inline F dot4(const F* a, const F* b, int k) {
+  F s0{}, s1{}, s2{}, s3{};
+  int p = 0;
+  for (; p + 4 <= k; p += 4) {
+    s0 += a[p] * b[p];
+    s1 += a[p + 1] * b[p + 1];
+    s2 += a[p + 2] * b[p + 2];
+    s3 += a[p + 3] * b[p + 3];
+  }
+  for (; p < k; ++p) s0 += a[p] * b[p];
+  return (s0 + s1) + (s2 + s3);
+}
+
+// Where one step reads and writes: a model's own tensors (F = float), or a lane-major buffer for eight models.
+template <class F>
+struct StepData {
+  const F *XE, *PE, *Wq, *Wk, *Wv;
+  F *xe, *pe, *x, *q, *k, *dot, *lam, *attn, *vm, *vo, *z, *p, *loss;
+  F *dXE, *dPE, *dWq, *dWk, *dWv;
+  F *dz, *dvm, *dd, *dq, *dk, *dx, *row_loss;
+  const float* ids[kLanes<F>];  // each lane's token ids and targets [n]
+  const float* tg[kLanes<F>];
+  float* tmp;  // 3 V floats (the loss row of one lane)
+};
+
+// The step of one model or one group of lanes; the phases are model_step's (layers/toy_step.h), numbered the same.
+// kB, kT, kV, kH > 0 fix those sizes at compile time (the notebook's: the loops unroll and vectorize); 0 = run time.
+template <class F, int kB, int kT, int kV, int kH>
+__attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const StepData<F>& d) {
   const int B = kB ? kB : static_cast<int>(a.B), T = kT ? kT : static_cast<int>(a.T);
   const int V = kV ? kV : static_cast<int>(a.V), E = V;
   const int H = kH ? kH : static_cast<int>(a.H), n = B * T;
-  const float* ids = a.ids + m * n;
-  const float* tg = a.targets + m * n;
-  const float* XE = a.xembed + m * V * E;
-  const float* PE = a.posembed + m * T * E;
-  const float* Wq = a.wq + m * E * H;
-  const float* Wk = a.wk + m * E * H;
-  const float* Wv = a.wv + m * E * V;
-  float *xe = a.xe + m * n * E, *pe = a.pe + m * n * E, *x = a.x + m * n * E;
-  float *q = a.q + m * n * H, *k = a.k + m * n * H;
-  float *dot = a.dot + m * n * T, *lam = a.lam + m * n * T, *attn = a.attn + m * n * T;
-  float *vm = a.vm + m * n * V, *vo = a.vo + m * n * V, *z = a.z + m * n * V, *p = a.p + m * n * V;
-  float *dXE = a.d_xembed + m * V * E, *dPE = a.d_posembed + m * T * E;
-  float *dWq = a.d_wq + m * E * H, *dWk = a.d_wk + m * E * H, *dWv = a.d_wv + m * E * V;
-  float* s = a.scratch + m * scratch_per_model(B, T, V, H);
-  float *dz = s, *dvm = dz + n * V, *dd = dvm + n * V, *dq = dd + n * T, *dk = dq + n * H, *dx = dk + n * H;
-  float* row_loss = dx + n * E;
+  const F *XE = d.XE, *PE = d.PE, *Wq = d.Wq, *Wk = d.Wk, *Wv = d.Wv;
+  F *xe = d.xe, *pe = d.pe, *x = d.x, *q = d.q, *k = d.k, *dot = d.dot, *lam = d.lam, *attn = d.attn;
+  F *vm = d.vm, *vo = d.vo, *z = d.z, *p = d.p;
+  F *dXE = d.dXE, *dPE = d.dPE, *dWq = d.dWq, *dWk = d.dWk, *dWv = d.dWv;
+  F *dz = d.dz, *dvm = d.dvm, *dd = d.dd, *dq = d.dq, *dk = d.dk, *dx = d.dx, *row_loss = d.row_loss;
   const float divisor = static_cast<float>(n), seed = 1.0f / divisor;
   const float scale = a.scale;
 
-  // 1. XEmbed, PosEmbed, XwithPos [n,E].
+  // 1. XEmbed, PosEmbed (each lane gathers its own token's row), XwithPos [n,E].
   for (int r = 0; r < n; ++r) {
-    const float* xr = XE + static_cast<int>(ids[r]) * E;
-    const float* pr = PE + (r % T) * E;
-    for (int e = 0; e < E; ++e) {
-      xe[r * E + e] = xr[e];
-      pe[r * E + e] = pr[e];
-      x[r * E + e] = xr[e] + pr[e];
+    const int t = r % T;
+    for (int l = 0; l < kLanes<F>; ++l) {
+      const int id = static_cast<int>(d.ids[l][r]);
+      for (int e = 0; e < E; ++e) {
+        lane(xe[r * E + e], l) = lane(const_cast<F&>(XE[id * E + e]), l);
+        lane(pe[r * E + e], l) = lane(const_cast<F&>(PE[t * E + e]), l);
+      }
     }
+    for (int e = 0; e < E; ++e) x[r * E + e] = xe[r * E + e] + pe[r * E + e];
   }
   // 2. Qmat, Kmat [n,H], Vmat [n,V] = x · W: each output sums over e from 0 in order.
   for (int r = 0; r < n; ++r) {
-    float *qr = q + r * H, *kr = k + r * H, *vr = vm + r * V;
+    F *qr = q + r * H, *kr = k + r * H, *vr = vm + r * V;
     zero(qr, H);
     zero(kr, H);
     zero(vr, V);
     for (int e = 0; e < E; ++e) {
-      const float xv = x[r * E + e];
+      const F xv = x[r * E + e];
       axpy(qr, xv, Wq + e * H, H);
       axpy(kr, xv, Wk + e * H, H);
       axpy(vr, xv, Wv + e * V, V);
     }
   }
-  // 3. dot, lambda, AttnWts (causal softmax with Keras' mask adder), a row at a time.
-  for (int r = 0; r < n; ++r)
-    toystep::attention_row(q + r * H, k + (r / T) * T * H, H, T, r % T, scale, dot + r * T, lam + r * T, attn + r * T);
+  // 3. dot, lambda, AttnWts (causal softmax with Keras' mask adder), a row at a time (toystep::attention_row).
+  for (int r = 0; r < n; ++r) {
+    const int b = r / T, i = r % T;
+    F* ar = attn + r * T;
+    F mx = splat<F>(-INFINITY);
+    for (int j = 0; j < T; ++j) {
+      const F dv = dot4(q + r * H, k + (b * T + j) * H, H);
+      dot[r * T + j] = dv;
+      lam[r * T + j] = dv * scale;
+      const F v = lam[r * T + j] + scalar::mask_adder(j <= i ? 1.0f : 0.0f);
+      ar[j] = v;
+      mx = v > mx ? v : mx;
+    }
+    F sum{};
+    for (int j = 0; j < T; ++j) {
+      ar[j] = exp_each<F>(ar[j] - mx);
+      sum += ar[j];
+    }
+    const F inv = 1.0f / sum;
+    for (int j = 0; j < T; ++j) ar[j] *= inv;
+  }
   // 4. Voutput = AttnWts · Vmat (over j in order), skipadd = Voutput + XwithPos, activation = sigmoid(skipadd).
   for (int r = 0; r < n; ++r) {
     const int b = r / T;
-    float* vor = vo + r * V;
+    F* vor = vo + r * V;
     zero(vor, V);
     for (int j = 0; j < T; ++j) axpy(vor, attn[r * T + j], vm + (b * T + j) * V, V);
     for (int v = 0; v < V; ++v) {
       z[r * V + v] = vor[v] + x[r * E + v];
-      p[r * V + v] = scalar::sigmoid(z[r * V + v]);
+      for (int l = 0; l < kLanes<F>; ++l) lane(p[r * V + v], l) = scalar::sigmoid(lane(z[r * V + v], l));
     }
   }
-  // 5. Each row's loss term and d loss / d skipadd; the residual's gradient starts dx.
+  // 5. Each row's loss term and d loss / d skipadd (toystep::loss_row, lane by lane); the residual starts dx.
   for (int r = 0; r < n; ++r) {
-    float* dzr = dz + r * V;
-    row_loss[r] = toystep::loss_row(z + r * V, p + r * V, static_cast<int>(tg[r]), V, seed, a.normalized_loss, dzr);
-    for (int e = 0; e < E; ++e) dx[r * E + e] = 0.0f + dzr[e];
+    if constexpr (std::is_same_v<F, float>) {
+      row_loss[r] =
+          toystep::loss_row(z + r * V, p + r * V, static_cast<int>(d.tg[0][r]), V, seed, a.normalized_loss, dz + r * V);
+    } else {
+      float *zr = d.tmp, *pr = zr + V, *dzr = pr + V;
+      for (int l = 0; l < kLanes<F>; ++l) {
+        for (int j = 0; j < V; ++j) zr[j] = lane(z[r * V + j], l), pr[j] = lane(p[r * V + j], l);
+        lane(row_loss[r], l) =
+            toystep::loss_row(zr, pr, static_cast<int>(d.tg[l][r]), V, seed, a.normalized_loss, dzr);
+        for (int j = 0; j < V; ++j) lane(dz[r * V + j], l) = dzr[j];
+      }
+    }
+    for (int e = 0; e < E; ++e) dx[r * E + e] = 0.0f + dz[r * E + e];
   }
   // 6. The loss (rows in order); d Vmat[b*T+j] = sum_i AttnWts[b*T+i, j] dz[b*T+i] (i in order); d AttnWts.
-  float total = 0.0f;
+  F total{};
   for (int r = 0; r < n; ++r) total += row_loss[r];
-  a.loss[m] = total / divisor;
+  *d.loss = total / divisor;
   for (int b = 0; b < B; ++b)
     for (int j = 0; j < T; ++j) {
-      float* dvr = dvm + (b * T + j) * V;
+      F* dvr = dvm + (b * T + j) * V;
       zero(dvr, V);
       for (int i = 0; i < T; ++i) axpy(dvr, attn[(b * T + i) * T + j], dz + (b * T + i) * V, V);
     }
   for (int r = 0; r < n; ++r) {
     const int b = r / T;
-    for (int j = 0; j < T; ++j) dd[r * T + j] = 0.0f + scalar::dot4(dz + r * V, vm + (b * T + j) * V, V);
+    for (int j = 0; j < T; ++j) dd[r * T + j] = 0.0f + dot4(dz + r * V, vm + (b * T + j) * V, V);
   }
-  // 7. Softmax backward then the scale (in place on dd); dx += dvm · Wvᵀ; d Wv = xᵀ dvm (over r in order).
-  for (int r = 0; r < n; ++r) toystep::attention_row_backward(dd + r * T, attn + r * T, T, scale);
+  // 7. Softmax backward then the scale, in place on dd (toystep::attention_row_backward); dx += dvm · Wvᵀ;
+  // d Wv = xᵀ dvm (over r in order).
+  for (int r = 0; r < n; ++r) {
+    F* dr = dd + r * T;
+    const F* yr = attn + r * T;
+    F sdy{};
+    for (int j = 0; j < T; ++j) sdy += dr[j] * yr[j];
+    for (int j = 0; j < T; ++j) {
+      const F ds = 0.0f + (dr[j] - sdy) * yr[j];
+      dr[j] = 0.0f + ds * scale;
+    }
+  }
   for (int r = 0; r < n; ++r)
-    for (int e = 0; e < E; ++e) dx[r * E + e] = dx[r * E + e] + scalar::dot4(dvm + r * V, Wv + e * V, V);
+    for (int e = 0; e < E; ++e) dx[r * E + e] = dx[r * E + e] + dot4(dvm + r * V, Wv + e * V, V);
   zero(dWv, E * V);
   for (int r = 0; r < n; ++r)
     for (int e = 0; e < E; ++e) axpy(dWv + e * V, x[r * E + e], dvm + r * V, V);
   // 8. d Qmat = dd · k (over j in order) and d Kmat = ddᵀ · q (over i in order) per sequence.
   for (int r = 0; r < n; ++r) {
     const int b = r / T;
-    float* dqr = dq + r * H;
+    F* dqr = dq + r * H;
     zero(dqr, H);
     for (int j = 0; j < T; ++j) axpy(dqr, dd[r * T + j], k + (b * T + j) * H, H);
   }
   for (int b = 0; b < B; ++b)
     for (int j = 0; j < T; ++j) {
-      float* dkr = dk + (b * T + j) * H;
+      F* dkr = dk + (b * T + j) * H;
       zero(dkr, H);
       for (int i = 0; i < T; ++i) axpy(dkr, dd[(b * T + i) * T + j], q + (b * T + i) * H, H);
     }
   // 9. dx += dk · Wkᵀ, then dx += dq · Wqᵀ; d Wk = xᵀ dk, d Wq = xᵀ dq (over r in order).
   for (int r = 0; r < n; ++r)
     for (int e = 0; e < E; ++e) {
-      dx[r * E + e] = dx[r * E + e] + scalar::dot4(dk + r * H, Wk + e * H, H);
-      dx[r * E + e] = dx[r * E + e] + scalar::dot4(dq + r * H, Wq + e * H, H);
+      dx[r * E + e] = dx[r * E + e] + dot4(dk + r * H, Wk + e * H, H);
+      dx[r * E + e] = dx[r * E + e] + dot4(dq + r * H, Wq + e * H, H);
     }
   zero(dWk, E * H);
   zero(dWq, E * H);
@@ -145,31 +228,118 @@ __attribute__((always_inline)) inline void model_step_sized(const ToyStepArgs& a
       axpy(dWk + e * H, x[r * E + e], dk + r * H, H);
       axpy(dWq + e * H, x[r * E + e], dq + r * H, H);
     }
-  // 10. Embedding gradients: each table row sums its occurrences' dx in row order.
+  // 10. Embedding gradients: each table row sums its occurrences' dx in row order (each lane its own rows).
   zero(dXE, V * E);
   zero(dPE, T * E);
   for (int r = 0; r < n; ++r) {
-    axpy(dXE + static_cast<int>(ids[r]) * E, 1.0f, dx + r * E, E);
-    axpy(dPE + (r % T) * E, 1.0f, dx + r * E, E);
+    for (int l = 0; l < kLanes<F>; ++l) {
+      const int id = static_cast<int>(d.ids[l][r]);
+      for (int e = 0; e < E; ++e) lane(dXE[id * E + e], l) += lane(dx[r * E + e], l);
+    }
+    for (int e = 0; e < E; ++e) dPE[(r % T) * E + e] += dx[r * E + e];
   }
 }
 
-TOY_CPU_CLONES void model_step_cpu(const ToyStepArgs& a, int m) {
-  if (a.B == 2 && a.T == 5 && a.V == 7) {  // the notebook's corpus and batch
+// The notebook's sizes get compile-time loops; anything else the run-time ones.
+template <class F>
+__attribute__((always_inline)) inline void step_sized(const ToyStepArgs& a, const StepData<F>& d) {
+  if (a.B == 2 && a.T == 5 && a.V == 7) {
     switch (a.H) {
-      case 10: return model_step_sized<2, 5, 7, 10>(a, m);
-      case 20: return model_step_sized<2, 5, 7, 20>(a, m);
-      case 40: return model_step_sized<2, 5, 7, 40>(a, m);
-      default: return model_step_sized<2, 5, 7, 0>(a, m);
+      case 10: return step_body<F, 2, 5, 7, 10>(a, d);
+      case 20: return step_body<F, 2, 5, 7, 20>(a, d);
+      case 40: return step_body<F, 2, 5, 7, 40>(a, d);
+      default: return step_body<F, 2, 5, 7, 0>(a, d);
     }
   }
-  model_step_sized<0, 0, 0, 0>(a, m);
+  step_body<F, 0, 0, 0, 0>(a, d);
+}
+
+// Model m's step on its own tensors.
+TOY_CPU_CLONES void model_step_cpu(const ToyStepArgs& a, int m) {
+  const int64_t B = a.B, T = a.T, V = a.V, E = V, H = a.H, n = B * T;
+  StepData<float> d;
+  d.XE = a.xembed + m * V * E, d.PE = a.posembed + m * T * E;
+  d.Wq = a.wq + m * E * H, d.Wk = a.wk + m * E * H, d.Wv = a.wv + m * E * V;
+  d.xe = a.xe + m * n * E, d.pe = a.pe + m * n * E, d.x = a.x + m * n * E;
+  d.q = a.q + m * n * H, d.k = a.k + m * n * H;
+  d.dot = a.dot + m * n * T, d.lam = a.lam + m * n * T, d.attn = a.attn + m * n * T;
+  d.vm = a.vm + m * n * V, d.vo = a.vo + m * n * V, d.z = a.z + m * n * V, d.p = a.p + m * n * V;
+  d.loss = a.loss + m;
+  d.dXE = a.d_xembed + m * V * E, d.dPE = a.d_posembed + m * T * E;
+  d.dWq = a.d_wq + m * E * H, d.dWk = a.d_wk + m * E * H, d.dWv = a.d_wv + m * E * V;
+  float* s = a.scratch + m * scratch_per_model(B, T, V, H);
+  d.dz = s, d.dvm = d.dz + n * V, d.dd = d.dvm + n * V, d.dq = d.dd + n * T, d.dk = d.dq + n * H;
+  d.dx = d.dk + n * H, d.row_loss = d.dx + n * E;
+  d.ids[0] = a.ids + m * n, d.tg[0] = a.targets + m * n;
+  d.tmp = nullptr;
+  step_sized<float>(a, d);
+}
+
+// One array of the step for models m0 .. m0+7: `size` floats per model, gathered lane-major or scattered back.
+struct LaneArray {
+  const float* src;  // the stacked tensor (model m's block at m * size)
+  float* dst;
+  int64_t size;
+};
+
+// The step of models m0 .. m0+7, one per lane; `buf` is this thread's workspace (floats: a std::vector of the
+// vector type would drop its 32-byte alignment, a template argument's attributes being ignored).
+TOY_CPU_CLONES void lanes_step_cpu(const ToyStepArgs& a, int64_t m0, std::vector<float>& buf) {
+  constexpr int L = kLanes<Lanes>;
+  const int64_t B = a.B, T = a.T, V = a.V, E = V, H = a.H, n = B * T;
+  const int64_t sizes[] = {V * E, T * E, E * H, E * H, E * V,                              // weights
+                           n * E, n * E, n * E, n * H, n * H, n * T, n * T, n * T,         // xe .. attn
+                           n * V, n * V, n * V, n * V, 1,                                  // vm .. p, loss
+                           V * E, T * E, E * H, E * H, E * V,                              // gradients
+                           n * V, n * V, n * T, n * H, n * H, n * E, n};                   // scratch
+  int64_t total = 0;
+  for (int64_t s : sizes) total += s;
+  const int64_t floats = (total + (3 * V + L - 1) / L + 1) * L;  // + one Lanes of slack for the alignment
+  if (static_cast<int64_t>(buf.size()) < floats) buf.resize(static_cast<size_t>(floats));
+  Lanes* at = reinterpret_cast<Lanes*>((reinterpret_cast<uintptr_t>(buf.data()) + sizeof(Lanes) - 1) &
+                                       ~static_cast<uintptr_t>(sizeof(Lanes) - 1));
+  Lanes* part[std::size(sizes)];
+  for (size_t i = 0; i < std::size(sizes); ++i) part[i] = at, at += sizes[i];
+  StepData<Lanes> d;
+  d.XE = part[0], d.PE = part[1], d.Wq = part[2], d.Wk = part[3], d.Wv = part[4];
+  d.xe = part[5], d.pe = part[6], d.x = part[7], d.q = part[8], d.k = part[9], d.dot = part[10], d.lam = part[11];
+  d.attn = part[12], d.vm = part[13], d.vo = part[14], d.z = part[15], d.p = part[16], d.loss = part[17];
+  d.dXE = part[18], d.dPE = part[19], d.dWq = part[20], d.dWk = part[21], d.dWv = part[22];
+  d.dz = part[23], d.dvm = part[24], d.dd = part[25], d.dq = part[26], d.dk = part[27], d.dx = part[28];
+  d.row_loss = part[29];
+  d.tmp = reinterpret_cast<float*>(at);
+  for (int l = 0; l < L; ++l) d.ids[l] = a.ids + (m0 + l) * n, d.tg[l] = a.targets + (m0 + l) * n;
+
+  const LaneArray in[] = {{a.xembed, nullptr, V * E}, {a.posembed, nullptr, T * E}, {a.wq, nullptr, E * H},
+                          {a.wk, nullptr, E * H}, {a.wv, nullptr, E * V}};
+  for (int i = 0; i < 5; ++i)
+    for (int l = 0; l < L; ++l) {
+      const float* src = in[i].src + (m0 + l) * in[i].size;
+      for (int64_t j = 0; j < in[i].size; ++j) lane(part[i][j], l) = src[j];
+    }
+  step_sized<Lanes>(a, d);
+  float* const out[] = {a.xe, a.pe, a.x, a.q, a.k, a.dot, a.lam, a.attn, a.vm, a.vo, a.z, a.p, a.loss,
+                        a.d_xembed, a.d_posembed, a.d_wq, a.d_wk, a.d_wv};
+  for (int i = 0; i < 18; ++i) {
+    const Lanes* src = part[5 + i];
+    const int64_t size = sizes[5 + i];
+    for (int l = 0; l < L; ++l) {
+      float* dst = out[i] + (m0 + l) * size;
+      for (int64_t j = 0; j < size; ++j) dst[j] = lane(const_cast<Lanes&>(src[j]), l);
+    }
+  }
 }
 
 }  // namespace
 
 void run_toy_step_cpu(const ToyStepArgs& a) {
-  for (int64_t m = 0; m < a.models; ++m) model_step_cpu(a, static_cast<int>(m));
+  constexpr int64_t L = kLanes<Lanes>;
+  int64_t m = 0;
+  if (a.models >= L) {
+    thread_local std::vector<float> buf;  // grows once per thread and shape: no allocation in steady state
+    for (; m + L <= a.models; m += L) lanes_step_cpu(a, m, buf);
+  }
+  for (; m < a.models; ++m) model_step_cpu(a, static_cast<int>(m));
 }
 
 }  // namespace toy

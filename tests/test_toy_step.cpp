@@ -243,7 +243,11 @@ TEST_CASE("toy_step: the CPU step (vectorized, ISA chosen at run time) gives the
   for (const Case& k : {Case{false, 20, 2, {1}, LossKind::Keras}, Case{false, 10, 2, {3}, LossKind::Keras},
                         Case{false, 40, 1, {2}, LossKind::Normalized}, Case{false, 1, 2, {5}, LossKind::Keras},
                         Case{false, 33, 2, {4, 9, 11}, LossKind::Keras}, Case{true, 17, 3, {1, 2}, LossKind::Normalized},
-                        Case{true, 64, 3, {7}, LossKind::Keras}}) {
+                        Case{true, 64, 3, {7}, LossKind::Keras},
+                        // Stacks of 8 and more: models in SIMD lanes (8 at a time), the rest one by one.
+                        Case{false, 20, 2, {1, 2, 3, 4, 5, 6, 7, 8}, LossKind::Keras},
+                        Case{false, 10, 1, {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5}, LossKind::Normalized},
+                        Case{true, 13, 1, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}, LossKind::Keras}}) {
     CAPTURE(k.H);
     CAPTURE(k.batch);
     CAPTURE(k.seeds.size());
@@ -254,6 +258,15 @@ TEST_CASE("toy_step: the CPU step (vectorized, ISA chosen at run time) gives the
     ToyModel ref(c, cfg, k.batch, k.seeds), fast(c, cfg, k.batch, k.seeds);
     randomize_weights(ref, 42 + static_cast<uint64_t>(k.H));  // gradients well away from zero
     randomize_weights(fast, 42 + static_cast<uint64_t>(k.H));
+    // Each model of a stack gets its own rows (as mini-batches shuffled per model do): every lane its own ids.
+    std::vector<std::vector<int64_t>> rows;
+    for (size_t mi = 0; mi < k.seeds.size(); ++mi) {
+      std::vector<int64_t> r;
+      for (int64_t b = 0; b < k.batch; ++b) r.push_back(static_cast<int64_t>((mi + static_cast<size_t>(b)) % c.seqs.size()));
+      rows.push_back(r);
+    }
+    ref.set_batch_models(c, rows);
+    fast.set_batch_models(c, rows);
     // Every output of the fast step starts as NaN: an element it skips fails the comparison.
     const ToyStepArgs& a = fast.step_args();
     for (const auto& name : toy_layer_names())

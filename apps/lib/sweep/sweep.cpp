@@ -278,6 +278,8 @@ std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c,
   for (auto& [H, idx] : by_h) {
     int64_t size = cuda || jobs == 1 ? static_cast<int64_t>(idx.size())
                                      : std::max<int64_t>(1, static_cast<int64_t>(piece_cost / (100.0 + H)));
+    // The CPU's fused step runs 8 models at once in SIMD lanes (layers/toy_step_cpu.cpp): whole groups of 8.
+    if (!cuda && size > 8) size = (size + 4) / 8 * 8;
     if (max_stack > 0) size = std::min(size, max_stack);
     for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(size))
       stacks.emplace_back(idx.begin() + static_cast<std::ptrdiff_t>(s),
