@@ -17,7 +17,7 @@
 
 #include "layers/toy_step.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(TOYFORMER_NO_CLONES)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define TOY_CPU_CLONES __attribute__((target_clones("default", "avx2")))
 #else
 #define TOY_CPU_CLONES
@@ -34,7 +34,9 @@ template <class F>
 constexpr int kLanes = sizeof(F) / sizeof(float);
 
 inline float& lane(float& x, int) { return x; }
+inline float lane(const float& x, int) { return x; }
 inline float& lane(Lanes& x, int l) { return reinterpret_cast<float*>(&x)[l]; }
+inline float lane(const Lanes& x, int l) { return reinterpret_cast<const float*>(&x)[l]; }
 template <class F>
 __attribute__((always_inline)) inline F splat(float v) {
   F r;
@@ -104,8 +106,8 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
     for (int l = 0; l < kLanes<F>; ++l) {
       const int id = static_cast<int>(d.ids[l][r]);
       for (int e = 0; e < E; ++e) {
-        lane(xe[r * E + e], l) = lane(const_cast<F&>(XE[id * E + e]), l);
-        lane(pe[r * E + e], l) = lane(const_cast<F&>(PE[t * E + e]), l);
+        lane(xe[r * E + e], l) = lane(XE[id * E + e], l);
+        lane(pe[r * E + e], l) = lane(PE[t * E + e], l);
       }
     }
     for (int e = 0; e < E; ++e) x[r * E + e] = xe[r * E + e] + pe[r * E + e];
@@ -275,13 +277,6 @@ TOY_CPU_CLONES void model_step_cpu(const ToyStepArgs& a, int m) {
   step_sized<float>(a, d);
 }
 
-// One array of the step for models m0 .. m0+7: `size` floats per model, gathered lane-major or scattered back.
-struct LaneArray {
-  const float* src;  // the stacked tensor (model m's block at m * size)
-  float* dst;
-  int64_t size;
-};
-
 // The step of models m0 .. m0+7, one per lane; `buf` is this thread's workspace (floats: a std::vector of the
 // vector type would drop its 32-byte alignment, a template argument's attributes being ignored).
 TOY_CPU_CLONES void lanes_step_cpu(const ToyStepArgs& a, int64_t m0, std::vector<float>& buf) {
@@ -310,12 +305,12 @@ TOY_CPU_CLONES void lanes_step_cpu(const ToyStepArgs& a, int64_t m0, std::vector
   d.tmp = reinterpret_cast<float*>(at);
   for (int l = 0; l < L; ++l) d.ids[l] = a.ids + (m0 + l) * n, d.tg[l] = a.targets + (m0 + l) * n;
 
-  const LaneArray in[] = {{a.xembed, nullptr, V * E}, {a.posembed, nullptr, T * E}, {a.wq, nullptr, E * H},
-                          {a.wk, nullptr, E * H}, {a.wv, nullptr, E * V}};
+  // The weights in (model m's block of a stacked tensor starts at m * its size), the results out.
+  const float* const weights[] = {a.xembed, a.posembed, a.wq, a.wk, a.wv};
   for (int i = 0; i < 5; ++i)
     for (int l = 0; l < L; ++l) {
-      const float* src = in[i].src + (m0 + l) * in[i].size;
-      for (int64_t j = 0; j < in[i].size; ++j) lane(part[i][j], l) = src[j];
+      const float* src = weights[i] + (m0 + l) * sizes[i];
+      for (int64_t j = 0; j < sizes[i]; ++j) lane(part[i][j], l) = src[j];
     }
   step_sized<Lanes>(a, d);
   float* const out[] = {a.xe, a.pe, a.x, a.q, a.k, a.dot, a.lam, a.attn, a.vm, a.vo, a.z, a.p, a.loss,
@@ -325,7 +320,7 @@ TOY_CPU_CLONES void lanes_step_cpu(const ToyStepArgs& a, int64_t m0, std::vector
     const int64_t size = sizes[5 + i];
     for (int l = 0; l < L; ++l) {
       float* dst = out[i] + (m0 + l) * size;
-      for (int64_t j = 0; j < size; ++j) dst[j] = lane(const_cast<Lanes&>(src[j]), l);
+      for (int64_t j = 0; j < size; ++j) dst[j] = lane(src[j], l);
     }
   }
 }

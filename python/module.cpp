@@ -292,10 +292,13 @@ PYBIND11_MODULE(_core, m) {
   using namespace toy;
   using namespace toy::python;
   m.doc() = "toyformer's C++ engine (use the toyformer package, not this module)";
-  // The library reports bad input as toy::Error: ValueError, with the command's message.
+  // The library reports bad input as toy::Error: ValueError, with the command's message; a device failure (a CUDA
+  // or cuBLAS error, toy::DeviceError: exit code 3 of the command) is no bad input: RuntimeError.
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const DeviceError& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const Error& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     }

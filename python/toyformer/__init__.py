@@ -8,7 +8,8 @@
     sw.summary                                   # summary.csv as a DataFrame
 
 Keyword arguments are the command's flags with underscores for dashes, checked by the same code: a bad value
-raises ValueError with the command's message, a value of the wrong type raises TypeError. Training releases the GIL
+raises ValueError with the command's message, a value of the wrong type raises TypeError, a device failure (a
+CUDA error) raises RuntimeError. Training releases the GIL
 (a notebook can sweep in a thread) and stops on Ctrl-C (KeyboardInterrupt). Arrays are float32 views of the
 engine's buffers, read-only (copy one to change it).
 """

@@ -1,6 +1,6 @@
 // libFuzzer target: the corpus reader (layers/toy_model.h: parse_corpus), then what every corpus must allow: its
 // targets, and its JSON form (sweep.json and run.json embed it) written and read back unchanged.
-#include "apps/lib/sweep/sweep.h"
+#include "apps/lib/training/run_record.h"
 #include "layers/toy_model.h"
 #include "tests/fuzz/fuzz_util.h"
 
