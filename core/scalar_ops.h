@@ -30,11 +30,9 @@ TOY_HD float relu(float x) { return x > 0.0f ? x : 0.0f; }
 TOY_HD float relu_grad(float x, float dy) { return x > 0.0f ? dy : 0.0f; }
 
 // sum_p a[p] b[p] for p < k with four partial sums (p mod 4, the tail into the first) added as (s0 + s1) + (s2 + s3):
-// the order of the CPU's small products against a transposed right operand, and of the fused toy step's. F is float,
-// or a vector of floats holding one model per lane (layers/toy_step_cpu.cpp), each lane summed in this order.
-template <class F>
-TOY_HD F dot4(const F* a, const F* b, int64_t k) {
-  F s0{}, s1{}, s2{}, s3{};
+// the order of the CPU's small products against a transposed right operand, and of the fused toy step's.
+TOY_HD float dot4(const float* a, const float* b, int64_t k) {
+  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
   int64_t p = 0;
   for (; p + 4 <= k; p += 4) {
     s0 += a[p] * b[p];

@@ -58,7 +58,20 @@ template <class F>
 __attribute__((always_inline)) inline void zero(F* p, int w) {
   for (int i = 0; i < w; ++i) p[i] = F{};
 }
-using scalar::dot4;  // lane by lane for F = Lanes
+// scalar::dot4's order (four partial sums, the tail into the first, (s0 + s1) + (s2 + s3)), lane by lane.
+template <class F>
+__attribute__((always_inline)) inline F dot4(const F* a, const F* b, int k) {
+  F s0{}, s1{}, s2{}, s3{};
+  int p = 0;
+  for (; p + 4 <= k; p += 4) {
+    s0 += a[p] * b[p];
+    s1 += a[p + 1] * b[p + 1];
+    s2 += a[p + 2] * b[p + 2];
+    s3 += a[p + 3] * b[p + 3];
+  }
+  for (; p < k; ++p) s0 += a[p] * b[p];
+  return (s0 + s1) + (s2 + s3);
+}
 
 // Where one step reads and writes: a model's own tensors (F = float), or a lane-major buffer for eight models.
 template <class F>
