@@ -25,8 +25,13 @@ import math
 import os
 import sys
 
-import numpy as np
-import torch
+# Bit-for-bit reproducibility across machines: Debian's torch multiplies through OpenBLAS, which
+# picks its kernels for the CPU at run time, and different kernels round differently. The stored
+# fixtures were made with OpenBLAS's Sandybridge kernels; pin them before torch loads OpenBLAS.
+os.environ.setdefault("OPENBLAS_CORETYPE", "Sandybridge")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 torch.set_num_threads(1)  # deterministic reduction order
 
@@ -179,7 +184,7 @@ class SGD:
 
     def step(self, params, grads, occ_grads=None):
         lr = c(self.lr, self.dtype)
-        for n in PARAM_NAMES:
+        for n in params:   # the toy model's PARAM_NAMES order (any model's names)
             w, g = params[n], grads[n]
             if self.momentum == 0:
                 if self.per_occurrence and occ_grads is not None and n in occ_grads:
@@ -217,7 +222,7 @@ class RMSprop:
         d = self.dtype
         lr, rho, omr, eps = (c(self.lr, d), c(self.rho, d), c(self.one_minus_rho, d),
                              c(self.eps, d))
-        for n in PARAM_NAMES:
+        for n in params:   # the toy model's PARAM_NAMES order (any model's names)
             w, g = params[n], grads[n]
             r = self.rms.setdefault(n, torch.zeros_like(w))
             r.copy_(rho * r + omr * torch.square(g))
@@ -256,7 +261,7 @@ class Adam:
         alpha_kernel = self.lr * np.sqrt(one - b2p) / (one - b1p)
         lr_sparse = self.lr * (np.sqrt(one - b2p) / (one - b1p))
         omb1, omb2 = one - self.b1, one - self.b2
-        for n in PARAM_NAMES:
+        for n in params:   # the toy model's PARAM_NAMES order (any model's names)
             w, g = params[n], grads[n]
             m = self.m.setdefault(n, torch.zeros_like(w))
             v = self.v.setdefault(n, torch.zeros_like(w))
@@ -474,13 +479,17 @@ def build_grads_fixture():
     return doc
 
 
-def dump(doc, path):
+def dumps(doc):
     # one top-level key per line; compact arrays; floats via repr (shortest
     # round-trip, <= 17 significant digits, exact for float32 values)
     parts = []
     for k, v in doc.items():
         parts.append(json.dumps(k) + ": " + json.dumps(v, separators=(",", ":")))
-    text = "{\n" + ",\n".join(parts) + "\n}\n"
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def dump(doc, path):
+    text = dumps(doc)
     with open(path, "w") as f:
         f.write(text)
     return len(text)
