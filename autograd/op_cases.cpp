@@ -1,7 +1,7 @@
 // The op test registry: every op in autograd/ops.h at small odd shapes (B=2, T=5, E=7, H=3, V=11) and, where the
 // op allows, at sizes 1, 33 and 1025 of one axis, with its variants (broadcasts, transposes, masks, saturated inputs,
-// clipped probabilities), each beside a naive forward reference written from the documented formula (plain loops,
-// double accumulation), not from the kernels.
+// clipped probabilities, rows far from zero), each beside a naive forward reference written from the documented
+// formula (plain loops, double accumulation), not from the kernels.
 #include "autograd/op_cases.h"
 
 #include <fmt/format.h>
@@ -162,6 +162,23 @@ Tensor ref_conv1d(const Tensor& x, const Tensor& w, int64_t pad_left, int64_t l_
     }
   }
   return from_double(x.shape().with_last(l_out), out);
+}
+
+// Per row: mean and population variance in double (two passes), (x - mean) / sqrt(var + eps) * gamma + beta.
+Tensor ref_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
+  const int64_t n = x.shape()[-1], rows = x.numel() / n;
+  std::vector<double> out;
+  for (int64_t r = 0; r < rows; ++r) {
+    double mean = 0, var = 0;
+    for (int64_t j = 0; j < n; ++j) mean += x[r * n + j];
+    mean /= static_cast<double>(n);
+    for (int64_t j = 0; j < n; ++j) var += (x[r * n + j] - mean) * (x[r * n + j] - mean);
+    var /= static_cast<double>(n);
+    const double sd = std::sqrt(var + eps);
+    for (int64_t j = 0; j < n; ++j)
+      out.push_back((x[r * n + j] - mean) / sd * static_cast<double>(gamma[j]) + static_cast<double>(beta[j]));
+  }
+  return from_double(x.shape(), out);
 }
 
 template <class F>
@@ -562,6 +579,83 @@ void add_conv1d_cases(std::vector<OpCase>& cases) {
   }
 }
 
+// layer_norm: rank-3 x (the last axis at 1 and 33), a wide row (1025, a block per row on the GPU), rank-2 x (1, 33,
+// 1025 rows into dgamma and dbeta), gamma and beta constant, x constant, rows far from zero (the two-pass variance),
+// rows whose variance is far below eps.
+void add_layer_norm_cases(std::vector<OpCase>& cases) {
+  const char* formula = "x [..., N], gamma [N], beta [N] -> (x - mean) / sqrt(var + eps) * gamma + beta per row";
+  // x = offset + U(-spread, spread) rounded to a multiple of 2^-bits, gamma U(-1.5, 1.5) (signs too), beta
+  // U(-0.5, 0.5). On that grid every row sum is exact in float (under 2^24 units), so the mean is rounded once: the
+  // CPU's sequential sum and the GPU's tree give the same mean, and a gradcheck step on the grid keeps the perturbed
+  // rows on it (the sum's rounding does not change between the two sides of a central difference).
+  const auto inputs = [](float offset, float spread, int bits) -> Gen {
+    return [=](Rng& r, const Shapes& s) {
+      Tensor x = uniform(r, s[0], offset - spread, offset + spread);
+      for (int64_t i = 0; i < x.numel(); ++i) x[i] = std::ldexp(std::round(std::ldexp(x[i], bits)), -bits);
+      return Inputs{x, uniform(r, s[1], -1.5f, 1.5f), uniform(r, s[2], -0.5f, 0.5f)};
+    };
+  };
+  const auto fn = [](float eps) { return [=](const Vars& v) { return layer_norm(v[0], v[1], v[2], eps); }; };
+  const auto ref = [](float eps) {
+    return [=](const Inputs& in) { return ref_layer_norm(in[0], in[1], in[2], static_cast<double>(eps)); };
+  };
+  const auto params = [](Shape x) {
+    const int64_t n = x[-1];
+    return Shapes{x, Shape{n}, Shape{n}};
+  };
+  const auto rows3 = [=](int64_t n) { return params(Shape{3, n}); };   // the normalized axis
+  const auto rows_n = [=](int64_t n) { return params(Shape{n, kE}); };  // the rows summed into dgamma, dbeta
+  // A central-difference step of 2^-step_bits, on the inputs' grid. The truncation error grows as step^2 times the
+  // curvature, which falls as 1/N (one entry moves the row's statistics by 1/N); the float rounding of var and y
+  // adds ~sqrt(N) ulp / step. Rows of spread 2: 2^-8 up to N = 33 (errors up to 3.1e-4 over 30 seeds of
+  // `toyformer gradcheck`), 2^-3 at N = 1025 (up to 1.4e-4; at 2^-6 the rounding alone reached 1.1e-3).
+  const auto with_step = [](OpCase c, int step_bits) {
+    c.grad.eps = std::ldexp(1.0, -step_bits);
+    return c;
+  };
+  const std::vector<std::string> names{"x", "gamma", "beta"};
+  const float keras = 1e-3f, torch = 1e-5f;
+  const Shape x3{kB, kT, kE};
+  const std::vector<int64_t> narrow{1, 33};
+  cases.push_back(with_step(sized(make("layer_norm/rank3", formula, names, {true, true, true}, params(x3),
+                                       inputs(0.0f, 2.0f, 10), fn(keras), ref(keras)),
+                                  rows3, narrow),
+                            8));
+  cases.push_back(with_step(make("layer_norm/wide", std::string(formula) + ", N = 1025", names, {true, true, true},
+                                 params(Shape{3, 1025}), inputs(0.0f, 2.0f, 10), fn(keras), ref(keras)),
+                            3));
+  cases.push_back(with_step(sized(make("layer_norm/rank2", std::string(formula) + ", eps 1e-5", names,
+                                       {true, true, true}, params(Shape{kT, kE}), inputs(0.0f, 2.0f, 10), fn(torch),
+                                       ref(torch)),
+                                  rows_n),
+                            8));
+  cases.push_back(with_step(sized(make("layer_norm/constant_params", std::string(formula) + "; gamma, beta constant",
+                                       names, {true, false, false}, params(x3), inputs(0.0f, 2.0f, 10), fn(keras),
+                                       ref(keras)),
+                                  rows3, narrow),
+                            8));
+  cases.push_back(with_step(sized(make("layer_norm/constant_x", std::string(formula) + "; x constant", names,
+                                       {false, true, true}, params(x3), inputs(0.0f, 2.0f, 10), fn(keras),
+                                       ref(keras)),
+                                  rows_n),
+                            8));
+  // Rows near 100: E[x^2] - mean^2 in float would lose ~1e-3 of the variance; the two passes lose nothing more than
+  // the rounding of (x - mean)^2. N is a power of two (8, 32), so the mean (an exact sum over N) is exact too.
+  cases.push_back(with_step(sized(make("layer_norm/offset", std::string(formula) + ", x near 100", names,
+                                       {true, true, true}, params(Shape{kB, kT, 8}), inputs(100.0f, 2.0f, 10),
+                                       fn(keras), ref(keras)),
+                                  rows3, {1, 32}),
+                            8));
+  // Rows 0.5 +- 0.01, var ~3e-5 << eps = 1e-3: eps sets the scale (rstd ~31 rather than ~180), and with it the
+  // gradients (up to ~40), so the step is 2^-10, a tenth of the spread. (At N = 1025 that step leaves rounding noise
+  // of ~1e-2 in gradients of ~1: 7 of 30 seeds failed. The wide case covers that row length.)
+  cases.push_back(with_step(sized(make("layer_norm/small_variance", std::string(formula) + ", var << eps", names,
+                                       {true, true, true}, params(x3), inputs(0.5f, 0.01f, 12), fn(keras),
+                                       ref(keras)),
+                                  rows3, narrow),
+                            10));
+}
+
 void add_unary_cases(std::vector<OpCase>& cases) {
   const auto sig = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
   const auto th = [](double x) { return std::tanh(x); };
@@ -802,6 +896,7 @@ std::vector<OpCase> build() {
   add_slice_last_cases(cases);
   add_concat_last_cases(cases);
   add_conv1d_cases(cases);
+  add_layer_norm_cases(cases);
   add_composite_cases(cases);
   add_multi_head_case(cases);
   check_op_cases(cases);

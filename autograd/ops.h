@@ -72,6 +72,14 @@ Var concat_last(const std::vector<Var>& xs);
 enum class Conv1dPadding { Valid, Same, Full };
 Var conv1d(const Var& x, const Var& kernel, Conv1dPadding padding = Conv1dPadding::Valid);
 
+// Layer normalization over the last axis: x [..., N], gamma [N], beta [N] -> [..., N]. Per row (x viewed as
+// [rows, N]), population statistics in two passes: mean = sum_j x_j / N, var = sum_j (x_j - mean)^2 / N,
+// rstd = 1 / sqrt(var + eps), xhat = (x - mean) rstd, y = xhat gamma + beta. eps > 0 and finite; Keras'
+// LayerNormalization defaults to 1e-3 (what the LayerNorm layer uses), PyTorch's nn.LayerNorm to 1e-5. N = 1 gives
+// xhat = 0 (y = beta, no gradient into x). Gradients for x, gamma and beta, with g = gamma dy:
+// dx = rstd (g - mean_j g - xhat mean_j(g xhat)), dgamma = sum_rows dy xhat, dbeta = sum_rows dy (rows in order).
+Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps);
+
 // Elementwise activations.
 Var sigmoid(const Var& x);
 Var tanh(const Var& x);

@@ -98,6 +98,16 @@ class Backend {
   virtual void conv1d_backward(const float* x, const float* w, const float* dy, int64_t rows, int64_t l, int64_t k,
                                int64_t pad_left, int64_t l_out, float* dx, float* dw) = 0;
 
+  // ---- layer_norm over rows of n (x [rows, n], gamma and beta [n]), two-pass population statistics:
+  // mean = sum_j x_j / n, var = sum_j (x_j - mean)^2 / n, rstd = 1 / sqrt(var + eps), xhat = (x - mean) rstd,
+  // y = xhat gamma + beta. stats [rows, 2] receives (mean, rstd) per row, for the backward.
+  virtual void layer_norm_forward(const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta,
+                                  float eps, float* y, float* stats) = 0;
+  // With g = gamma dy: dx += rstd (g - mean_j g - xhat mean_j(g xhat)) per row; dgamma[j] += sum_r dy xhat,
+  // dbeta[j] += sum_r dy, each column summed over the rows in order. dx, dgamma or dbeta may be null (not needed).
+  virtual void layer_norm_backward(const float* x, const float* gamma, const float* stats, const float* dy,
+                                   int64_t rows, int64_t n, float* dx, float* dgamma, float* dbeta) = 0;
+
   // ---- reductions to a scalar: y[0] = sum(x) / divisor (divisor 1 = sum, n = mean); dx[i] += dy[0] / divisor.
   virtual void sum_forward(const float* x, int64_t n, float divisor, float* y) = 0;
   virtual void sum_backward(const float* dy, int64_t n, float divisor, float* dx) = 0;

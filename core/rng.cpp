@@ -50,6 +50,7 @@ Tensor glorot_uniform(const Shape& shape, Rng& rng) {
 }
 
 Tensor zeros(const Shape& shape) { return Tensor::zeros(shape); }
+Tensor ones(const Shape& shape) { return Tensor::full(shape, 1.0f); }
 
 }  // namespace init
 }  // namespace toy

@@ -31,8 +31,10 @@ namespace init {
 Tensor uniform(const Shape& shape, Rng& rng, float lo = -0.05f, float hi = 0.05f);
 // Keras' GlorotUniform for a Dense kernel [fan_in, fan_out]: U[-limit, limit), limit = sqrt(6/(fan_in+fan_out)).
 Tensor glorot_uniform(const Shape& shape, Rng& rng);
-// Zeros (Keras' bias default).
+// Zeros (Keras' bias default, LayerNormalization's beta).
 Tensor zeros(const Shape& shape);
+// Ones (Keras' LayerNormalization gamma default).
+Tensor ones(const Shape& shape);
 }  // namespace init
 
 }  // namespace toy

@@ -79,4 +79,27 @@ TOY_HD float conv1d_dx_at(const float* dy, int64_t l_out, const float* w, int64_
   return s;
 }
 
+// layer_norm: rstd = 1 / sqrt(var + eps), xhat = (x - mean) rstd, y = xhat gamma + beta.
+TOY_HD float layer_norm_rstd(float var, float eps) { return 1.0f / sqrtf(var + eps); }
+TOY_HD float layer_norm_xhat(float x, float mean, float rstd) { return (x - mean) * rstd; }
+// Its input gradient at one position, from the row's means of g = gamma dy and of g xhat:
+// dx = rstd (g - mean_j g - xhat mean_j(g xhat)).
+TOY_HD float layer_norm_dx(float g, float xhat, float rstd, float mean_g, float mean_gx) {
+  return rstd * (g - mean_g - xhat * mean_gx);
+}
+// Its parameter gradients at column j: dgamma_j = sum_r dy[r, j] xhat[r, j], dbeta_j = sum_r dy[r, j], rows in
+// order (x [rows, n], stats [rows, 2] = (mean, rstd) per row), so the CPU loop and the CUDA thread of column j add
+// the same terms in the same order.
+TOY_HD void layer_norm_dparams_at(const float* x, const float* stats, const float* dy, int64_t rows, int64_t n,
+                                  int64_t j, float* dgamma_j, float* dbeta_j) {
+  float sg = 0.0f, sb = 0.0f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float d = dy[r * n + j];
+    sg += d * layer_norm_xhat(x[r * n + j], stats[2 * r], stats[2 * r + 1]);
+    sb += d;
+  }
+  *dgamma_j = sg;
+  *dbeta_j = sb;
+}
+
 }  // namespace toy::scalar

@@ -67,6 +67,13 @@ class CudaBackend final : public Backend {
   void conv1d_backward(const float* x, const float* w, const float* dy, int64_t rows, int64_t l, int64_t k,
                        int64_t pad_left, int64_t l_out, float* dx, float* dw) override;
 
+  // ---- cuda/kernels_layer_norm.cu. Row statistics and dx: one warp per row (a block above kWarpRowLimit), as
+  // softmax; dgamma and dbeta: one thread per column summing the rows in order (core/scalar_ops.h).
+  void layer_norm_forward(const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta, float eps,
+                          float* y, float* stats) override;
+  void layer_norm_backward(const float* x, const float* gamma, const float* stats, const float* dy, int64_t rows,
+                           int64_t n, float* dx, float* dgamma, float* dbeta) override;
+
   // ---- cuda/kernels_softmax.cu
   void sum_forward(const float* x, int64_t n, float divisor, float* y) override;
   void sum_backward(const float* dy, int64_t n, float divisor, float* dx) override;

@@ -1,5 +1,7 @@
-// Layer, Embedding, Dense.
+// Layer, Embedding, Dense, LayerNorm.
 #include "layers/layer.h"
+
+#include <cmath>
 
 #include "core/error.h"
 
@@ -66,6 +68,22 @@ Var Dense::operator()(const Var& x) const {
   Var y = matmul(x, kernel());
   if (use_bias()) y = add(y, params()[1]);
   return output(apply_activation(act_, y));
+}
+
+LayerNorm::LayerNorm(std::string name, int64_t n, float eps)
+    : Layer(std::move(name), "LayerNormalization"), n_(n), eps_(eps) {
+  TOY_CHECK(n > 0, "LayerNorm '{}': the normalized axis must be positive, got {}", this->name(), n);
+  TOY_CHECK(std::isfinite(eps) && eps > 0.0f, "LayerNorm '{}': eps must be positive and finite, got {}", this->name(),
+            eps);
+  add_param(init::ones(Shape{n}), "gamma");
+  add_param(init::zeros(Shape{n}), "beta");
+}
+
+Var LayerNorm::operator()(const Var& x) const {
+  TOY_CHECK(x.defined() && x.shape().rank() >= 1 && x.shape()[-1] == n_,
+            "LayerNorm '{}': input ({}) must end in {} features", name(), x.defined() ? x.shape().str() : "undefined",
+            n_);
+  return output(layer_norm(x, gamma(), beta(), eps_));
 }
 
 }  // namespace toy

@@ -76,4 +76,20 @@ class Dense : public Layer {
   Activation act_;
 };
 
+// LayerNormalization over the last axis with Keras' defaults: epsilon 1e-3, gamma ones and beta zeros [n] (params
+// "<name>/gamma", "<name>/beta", in that order). y = layer_norm(x, gamma, beta, eps) (autograd/ops.h).
+class LayerNorm : public Layer {
+ public:
+  LayerNorm(std::string name, int64_t n, float eps = 1e-3f);
+  // x [..., n] -> [..., n]
+  Var operator()(const Var& x) const;
+  const Var& gamma() const { return params()[0]; }
+  const Var& beta() const { return params()[1]; }
+  float eps() const { return eps_; }
+
+ private:
+  int64_t n_;
+  float eps_;
+};
+
 }  // namespace toy

@@ -298,3 +298,39 @@ TEST_CASE("op/conv1d: same padding puts the extra zero on the right") {
   y = conv1d(x, k).value().to_vector();
   CHECK(y == std::vector<float>{4321, 5432});
 }
+
+TEST_CASE("op/layer_norm: errors name the op and the shapes") {
+  Var x = Var::constant(Tensor::zeros(Shape{2, 5, 7}));
+  Var g7 = Var::constant(Tensor::zeros(Shape{7})), g5 = Var::constant(Tensor::zeros(Shape{5}));
+  Var g17 = Var::constant(Tensor::zeros(Shape{1, 7}));
+  CHECK_THROWS_WITH_AS(layer_norm(x, g5, g7, 1e-3f),
+                       doctest::Contains("layer_norm: gamma (5) must be [7], the last axis of x (2x5x7)"), Error);
+  CHECK_THROWS_WITH_AS(layer_norm(x, g17, g7, 1e-3f), doctest::Contains("layer_norm: gamma (1x7) must be [7]"), Error);
+  CHECK_THROWS_WITH_AS(layer_norm(x, g7, g5, 1e-3f),
+                       doctest::Contains("layer_norm: beta (5) must be [7], the last axis of x (2x5x7)"), Error);
+  for (float eps : {0.0f, -1e-3f, std::nanf(""), INFINITY})
+    CHECK_THROWS_WITH_AS(layer_norm(x, g7, g7, eps), doctest::Contains("layer_norm: eps must be positive and finite"),
+                         Error);
+  CHECK_THROWS_WITH_AS(layer_norm(Var(), g7, g7, 1e-3f), doctest::Contains("layer_norm: x is undefined"), Error);
+  CHECK_THROWS_WITH_AS(layer_norm(Var::constant(Tensor::zeros(Shape{0, 7})), g7, g7, 1e-3f),
+                       doctest::Contains("layer_norm: x is empty (0x7)"), Error);
+  CHECK(layer_norm(x, g7, g7, 1e-3f).shape() == Shape{2, 5, 7});
+}
+
+// One row worked by hand: x = (1, 3, 5, 7), mean 4, var (9 + 1 + 1 + 9) / 4 = 5, rstd = 1 / sqrt(5 + eps); a constant
+// row gives y = beta. Seeded with dy = 1 and gamma = 1, dx is 0 (g - mean g = 0 and mean(g xhat) = mean xhat = 0).
+TEST_CASE("op/layer_norm: a row by hand, a constant row, and the gradients of a flat seed") {
+  Var x = Var::param(Tensor::from(Shape{2, 4}, {1, 3, 5, 7, 2, 2, 2, 2}));
+  Var gamma = Var::param(Tensor::from(Shape{4}, {1, 1, 1, 1}));
+  Var beta = Var::param(Tensor::from(Shape{4}, {0.5f, 0, 0, -1}));
+  Var y = layer_norm(x, gamma, beta, 0.25f);  // 5.25 = 21 / 4: rstd = 2 / sqrt(21)
+  const double r = 2.0 / std::sqrt(21.0);
+  const double want[] = {-3 * r + 0.5, -r, r, 3 * r - 1, 0.5, 0, 0, -1};
+  for (int64_t i = 0; i < 8; ++i) CHECK(y.value()[i] == doctest::Approx(want[i]).epsilon(1e-6));
+  const Tensor seed = Tensor::full(Shape{2, 4}, 1.0f);
+  Graph(y).backward(&seed);
+  for (int64_t i = 0; i < 8; ++i) CHECK(std::abs(x.grad()[i]) <= 1e-6f);
+  for (int64_t j = 0; j < 4; ++j) CHECK(beta.grad()[j] == 2.0f);  // rows summed
+  const double xhat0[] = {-3 * r, -r, r, 3 * r};                  // row 1's xhat is 0
+  for (int64_t j = 0; j < 4; ++j) CHECK(gamma.grad()[j] == doctest::Approx(xhat0[j]).epsilon(1e-6));
+}

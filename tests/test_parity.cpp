@@ -545,3 +545,43 @@ TEST_CASE("parity/conv1d: kernels") { TOY_REQUIRE_GPU();
           if (rows * l_out <= 40000) expect_close(dw, "conv1d_backward dw");
         }
 }
+
+TEST_CASE("parity/layer_norm: kernels") { TOY_REQUIRE_GPU();
+  Rng rng(13);
+  for (int64_t rows : kSizes)
+    for (int64_t n : {int64_t{1}, int64_t{33}, int64_t{256}, int64_t{257}, int64_t{1025}}) {
+      INFO("rows=", rows, " n=", n);
+      Buf x = buf_random(rng, rows * n, -2.0f, 2.0f), gamma = buf_random(rng, n), beta = buf_random(rng, n);
+      Buf y = buf_full(rows * n, std::nanf("")), stats = buf_full(rows * 2, std::nanf(""));
+      on_both([&](Backend& be, Device d) {
+        be.layer_norm_forward(x.on(d), rows, n, gamma.on(d), beta.on(d), 1e-3f, y.on(d), stats.on(d));
+      });
+      expect_close(y, "layer_norm_forward y");
+      expect_close(stats, "layer_norm_forward stats");
+      Buf dy = buf_random(rng, rows * n), dx = buf_random(rng, rows * n), dg = buf_random(rng, n),
+          db = buf_random(rng, n);
+      on_both([&](Backend& be, Device d) {
+        be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, dx.on(d), dg.on(d), db.on(d));
+      });
+      expect_close(dx, "layer_norm_backward dx");
+      expect_close(dg, "layer_norm_backward dgamma");
+      expect_close(db, "layer_norm_backward dbeta");
+      // Each gradient alone (the others null), and twice on the GPU: bit-identical (no atomics).
+      Buf dx1 = buf_full(rows * n, 0.0f), dg1 = buf_full(n, 0.0f), db1 = buf_full(n, 0.0f);
+      on_both([&](Backend& be, Device d) {
+        be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, dx1.on(d), nullptr, nullptr);
+        be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, nullptr, dg1.on(d), nullptr);
+        be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, nullptr, nullptr, db1.on(d));
+      });
+      expect_close(dx1, "layer_norm_backward dx alone");
+      expect_close(dg1, "layer_norm_backward dgamma alone");
+      expect_close(db1, "layer_norm_backward dbeta alone");
+      const std::vector<float> first_dg = dg1.gpu.to_vector(), first_dx = dx1.gpu.to_vector();
+      dx1.gpu.fill(0.0f);
+      dg1.gpu.fill(0.0f);
+      backend(Device::CUDA).layer_norm_backward(x.gpu.data(), gamma.gpu.data(), stats.gpu.data(), dy.gpu.data(), rows,
+                                                n, dx1.gpu.data(), dg1.gpu.data(), nullptr);
+      check_identical(first_dx, dx1.gpu.to_vector(), "layer_norm_backward dx rerun");
+      check_identical(first_dg, dg1.gpu.to_vector(), "layer_norm_backward dgamma rerun");
+    }
+}

@@ -306,6 +306,54 @@ class CpuBackend final : public Backend {
       }
   }
 
+  // x [rows, n], gamma [n], beta [n] -> y [rows, n], stats [rows, 2] = (mean, rstd); two passes over each row (the
+  // variance from x - mean, not E[x^2] - mean^2, which cancels catastrophically for rows far from zero).
+  void layer_norm_forward(const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta, float eps,
+                          float* y, float* stats) override {
+    const float fn = static_cast<float>(n);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * n;
+      float s = 0.0f;
+      for (int64_t j = 0; j < n; ++j) s += xr[j];
+      const float mean = s / fn;
+      float ss = 0.0f;
+      for (int64_t j = 0; j < n; ++j) ss += (xr[j] - mean) * (xr[j] - mean);
+      const float rstd = scalar::layer_norm_rstd(ss / fn, eps);
+      for (int64_t j = 0; j < n; ++j) y[r * n + j] = scalar::layer_norm_xhat(xr[j], mean, rstd) * gamma[j] + beta[j];
+      stats[2 * r] = mean;
+      stats[2 * r + 1] = rstd;
+    }
+  }
+  // forward: y = xhat gamma + beta, xhat = (x - mean) rstd
+  //   =>  dx += rstd (g - mean_j g - xhat mean_j(g xhat)) with g = gamma dy;
+  //       dgamma += sum_r dy xhat;  dbeta += sum_r dy (each column over the rows in order, core/scalar_ops.h)
+  void layer_norm_backward(const float* x, const float* gamma, const float* stats, const float* dy, int64_t rows,
+                           int64_t n, float* dx, float* dgamma, float* dbeta) override {
+    const float fn = static_cast<float>(n);
+    if (dx)
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *xr = x + r * n, *dr = dy + r * n;
+        const float mean = stats[2 * r], rstd = stats[2 * r + 1];
+        float sg = 0.0f, sgx = 0.0f;
+        for (int64_t j = 0; j < n; ++j) {
+          const float g = gamma[j] * dr[j];
+          sg += g;
+          sgx += g * scalar::layer_norm_xhat(xr[j], mean, rstd);
+        }
+        const float mean_g = sg / fn, mean_gx = sgx / fn;
+        for (int64_t j = 0; j < n; ++j)
+          dx[r * n + j] += scalar::layer_norm_dx(gamma[j] * dr[j], scalar::layer_norm_xhat(xr[j], mean, rstd), rstd,
+                                                 mean_g, mean_gx);
+      }
+    if (dgamma || dbeta)
+      for (int64_t j = 0; j < n; ++j) {
+        float dg = 0.0f, db = 0.0f;
+        scalar::layer_norm_dparams_at(x, stats, dy, rows, n, j, &dg, &db);
+        if (dgamma) dgamma[j] += dg;
+        if (dbeta) dbeta[j] += db;
+      }
+  }
+
   void sum_forward(const float* x, int64_t n, float divisor, float* y) override {
     float s = 0.0f;
     for (int64_t i = 0; i < n; ++i) s += x[i];
