@@ -61,7 +61,7 @@ int run_train(const TrainCli& c) {
   std::unique_ptr<LayerSnapshots> snapshots;
   if (c.snapshot_every > 0)
     snapshots = std::make_unique<LayerSnapshots>(m, corpus, t.cfg, c.batch, c.snapshot_every,
-                                                 parse_snapshot_layers(c.snapshot_layers));
+                                                 parse_snapshot_layers(c.snapshot_layers, m.layer_names()));
 
   // Everything that is not the JSON object goes to stderr under --json.
   std::FILE* out = c.json ? stderr : stdout;
@@ -85,8 +85,13 @@ int run_train(const TrainCli& c) {
     for (int64_t s = 0; s < corpus.size(); ++s) {
       fmt::print(out, "\nsequence {}: predictions (activation)\n{}", s,
                  prediction_table(corpus, view.output("activation").value(), s));
-      fmt::print(out, "\nsequence {}: attention weights (AttnWts, rows attend to columns)\n{}", s,
-                 attention_table(corpus, view.output("AttnWts").value(), s));
+      for (const std::string& layer : tv.view->attention_layers()) {
+        const Tensor& w = view.output(layer).value();
+        for (int64_t h = 0; h < attention_heads(w); ++h)
+          fmt::print(out, "\nsequence {}: attention weights ({}{}, rows attend to columns)\n{}", s, layer,
+                     attention_heads(w) > 1 ? fmt::format(" head {}", h) : std::string(),
+                     attention_table(corpus, attention_head(w, h), s));
+      }
     }
     fmt::print(out, "\n");
   }

@@ -68,6 +68,30 @@ inline const char* kOutcomeRules =
     "p(target) / (p(target) + p(strongest competitor)) on the distribution the model was trained on (softmax over "
     "skipadd for --loss keras; the clipped, normalized sigmoid for --loss normalized).";
 
+// The model variant (layers/toy_model.h: ToyArch); every default is the notebook's model.
+inline void add_arch_flags(CLI::App* s, ToyArch& a) {
+  s->add_option("--heads", a.heads, "attention heads of size --H each; > 1 adds the output projection W_O (Keras' "
+                                    "MultiHeadAttention layout)")
+      ->check(int_in(1, 64))
+      ->capture_default_str();
+  s->add_flag("--wo", a.wo, "the output projection W_O with one head too (so 1 x 20 and 2 x 10 have equal parameters)");
+  s->add_option("--layers", a.layers, "attention blocks stacked (each: attention + residual [+ ffn] [+ norm])")
+      ->check(int_in(1, 16))
+      ->capture_default_str();
+  s->add_option("--ffn", a.ffn, "width of a position-wise Dense-ReLU-Dense after each attention, with its residual "
+                                "(0: none)")
+      ->check(int_in(0, 4096))
+      ->capture_default_str();
+  s->add_option_function<std::string>(
+       "--norm", [&a](const std::string& v) { a.norm = v == "layer"; },
+       "none | layer: LayerNorm (epsilon 1e-3) after each residual add (post-norm)")
+      ->check(CLI::IsMember({"none", "layer"}))
+      ->default_str("none");
+  s->add_flag("--no-pos{false}", a.pos, "ablation: no positional embedding");
+  s->add_flag("--no-residual{false}", a.residual, "ablation: no residual add");
+  s->add_flag("--no-mask{false}", a.mask, "ablation: no causal mask (a position sees the whole sentence)");
+}
+
 // --epochs --batch --optimizer --lr --momentum --nesterov --no-plateau --plateau-factor --plateau-patience --min-lr
 // --min-delta --cooldown --loss --device --step --corpus
 inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string& device_help = "cpu | cuda") {
@@ -122,6 +146,7 @@ inline void add_training_flags(CLI::App* s, TrainingFlags& f, const std::string&
   s->add_option("--early-stop-min-delta", f.early_stop_min_delta, "EarlyStopping min_delta, >= 0")
       ->check(finite_in(0, 1e30))
       ->capture_default_str();
+  add_arch_flags(s, f.arch);
   s->add_option("--solved-share", f.solved_share,
                 "verdict threshold: solved when the share of the target against its strongest competitor is at least "
                 "this at every judged position, in [0.5, 1]")

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <fmt/ranges.h>
+
 #include "core/error.h"
 #include "core/memory.h"
 #include "core/utf8.h"
@@ -99,26 +101,37 @@ void put_block(Tensor& dst, const Tensor& src, int64_t m) {
 }
 }  // namespace
 
-double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t models) {
-  const double v = static_cast<double>(V), t = static_cast<double>(T), h = static_cast<double>(H),
-               b = static_cast<double>(batch), m = static_cast<double>(models);
-  const double weights = 2 * v * v + t * v + 2 * v * h;             // XEmbed, Vmat [V,V]; PosEmbed [T,V]; Q, K [V,H]
-  const double layers = b * t * (8 * v + 2 * h + 3 * t + 3);        // the 14 outputs (+ ids, targets)
-  return 4.0 * m * (4 * weights + 2 * layers + 2 * b * t * t);      // + grads, 2 optimizer slots; scratch
+double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t models, const ToyArch& arch) {
+  const double v = static_cast<double>(V), t = static_cast<double>(T), h = static_cast<double>(H * arch.heads),
+               b = static_cast<double>(batch), m = static_cast<double>(models), f = static_cast<double>(arch.ffn),
+               L = static_cast<double>(arch.layers), nh = static_cast<double>(arch.heads);
+  // XEmbed [V,V], PosEmbed [T,V]; per block Q, K [V,h], V [V,V] or [V,h] + W_O [h,V], LayerNorm, FFN
+  const double weights = v * v + t * v + L * (2 * v * h + v * v + v * h + h * v + 4 * v + 2 * v * f + f + v);
+  // the inputs and embeddings, then per block: projections, per-head scores (and their stacked copies), outputs
+  const double layers = b * t * (3 * v + 3 + L * (3 * h + v + 6 * nh * t + h + 6 * v + 2 * f));
+  return 4.0 * m * (4 * weights + 2 * layers + 2 * b * t * t);  // + grads, 2 optimizer slots; scratch
 }
 
 ToyModel::ToyModel(const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch, std::vector<uint64_t> seeds)
     : cfg_(cfg), batch_(batch), T_(corpus.seq_len()), V_(corpus.vocab_size()), seeds_(std::move(seeds)) {
   if (seeds_.empty()) seeds_.push_back(cfg.seed);
   TOY_CHECK(cfg.H > 0, "toy model: H must be positive, got {}", cfg.H);
+  cfg.arch.validate();
+  weight_names_ = toy_weight_names(cfg.arch);
+  layer_names_ = toy_layer_names(cfg.arch);
   TOY_CHECK(batch > 0 && batch <= corpus.size(), "toy model: batch {} must be in [1, {}] (corpus size)", batch,
             corpus.size());
-  const double need = toy_model_bytes(V_, T_, cfg.H, batch, models());
+  const double need = toy_model_bytes(V_, T_, cfg.H, batch, models(), cfg.arch);
   TOY_CHECK(need <= memory_budget_bytes(),
             "toy model: H={}, a vocabulary of {}, {} positions, batch {}{} need about {} of memory; this machine "
             "allows {} (fewer positions per sentence, a smaller H or batch)",
             cfg.H, V_, T_, batch, models() > 1 ? fmt::format(", {} stacked models", models()) : std::string(),
             human_bytes(need), human_bytes(memory_budget_bytes()));
+  if (!cfg.arch.notebook()) {
+    build_variant(corpus);
+    return;
+  }
+  attention_layers_ = {"AttnWts"};
   const int64_t M = models(), B = batch, T = T_, V = V_, E = V_, H = cfg.H, MB = M * B;
   const Device dev = cfg.device;
 
@@ -218,6 +231,8 @@ void ToyModel::forward_backward(bool fused) {
     model_.backward();
     return;
   }
+  TOY_CHECK(fused_supported(), "toy model: the fused step computes the notebook's model only, not '{}' (use the graph "
+            "step: --step graph or auto)", cfg_.arch.describe());
   run_toy_step(cfg_.device, step_args_);
 }
 
@@ -256,7 +271,7 @@ void ToyModel::set_batch_models(const ToyCorpus& corpus, const std::vector<std::
 Var ToyModel::weight(const std::string& name) const {
   for (const Var& p : model_.params())
     if (p.name() == name) return p;
-  fail("toy model: no weight named '{}' (weights: XEmbed, PosEmbed, Qmat, Kmat, Vmat)", name);
+  fail("toy model: no weight named '{}' (weights: {})", name, fmt::join(weight_names_, ", "));
 }
 
 namespace {
@@ -271,6 +286,7 @@ Tensor block(const Tensor& stacked, int64_t m, int64_t M, const Shape& shape) {
 Tensor ToyModel::weight_of(const std::string& name, int64_t m) const {
   TOY_CHECK(m >= 0 && m < models(), "toy model: model {} out of range [0, {})", m, models());
   const Tensor& w = weight(name).value();
+  if (models() == 1) return w.to(Device::CPU);
   Shape shape = name == "XEmbed" ? Shape{V_, V_} : name == "PosEmbed" ? Shape{T_, V_} : w.shape().suffix(2);
   return block(w, m, models(), shape);
 }

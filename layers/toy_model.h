@@ -35,24 +35,61 @@ enum class LossKind { Keras, Normalized };
 LossKind parse_loss(const std::string& s);  // "keras" | "normalized"
 const char* loss_name(LossKind k);
 
+// The model family (notebook 001's model and its variants). Every default reproduces the notebook's model: one block
+// of one causally masked head with the residual add, no W_O, no feed-forward, no normalization, E = V.
+//   x = XEmbed[ids] (+ PosEmbed[positions] with pos)
+//   per block l:  q, k, v = x·Qmat, x·Kmat, x·Vmat            (per head: columns [i·H, (i+1)·H))
+//                 AttnWts_i = softmax(q_i·k_iᵀ · f32(1/sqrt(H)), causal mask with `mask`)
+//                 o = concat_i(AttnWts_i · v_i) (· Omat with W_O);  x = x + o (or o without `residual`)
+//                 x = LayerNorm(x) with `norm`;  with ffn: x = x + relu(x·W1 + b1)·W2 + b2, then LayerNorm again
+//   logits z = x, activation = sigmoid(z); the loss reads z (Keras) or the sigmoid (normalized).
+// Without W_O the value projection keeps the notebook's [E, E] (one head only); with it (Keras'
+// MultiHeadAttention layout) Qmat/Kmat/Vmat are [E, heads, H] and Omat [heads, H, E]. Norm is post-norm (after each
+// residual add, as the Keras TransformerBlock example and the original transformer), LayerNorm epsilon 1e-3
+// (Keras' default). Biases only in the feed-forward Dense layers (Keras' default there; the notebook's Dense layers
+// have none).
+struct ToyArch {
+  int64_t heads = 1;   // attention heads, each of size H
+  bool wo = false;     // output projection W_O; always on with heads > 1
+  int64_t layers = 1;  // blocks
+  int64_t ffn = 0;     // width of the position-wise feed-forward layer; 0 = none
+  bool norm = false;   // LayerNorm after each residual add
+  bool pos = true;     // learned positional embedding
+  bool residual = true;
+  bool mask = true;    // causal mask
+  bool has_wo() const { return wo || heads > 1; }
+  // All defaults: the notebook's model (its 14 layer names, its fused step).
+  bool notebook() const;
+  // The options that differ from the notebook's, e.g. "heads=2 ffn=16 no-pos"; "notebook" when none do.
+  std::string describe() const;
+  // Every option in range; errors name the flag (--heads, --layers, --ffn).
+  void validate() const;
+  bool operator==(const ToyArch&) const = default;
+};
+
 struct ToyConfig {
-  int64_t H = 20;  // head size
+  int64_t H = 20;  // head size (per head)
+  ToyArch arch;
   LossKind loss = LossKind::Keras;
   uint64_t seed = 1;  // weight initialization
   Device device = Device::CPU;
 };
 
-// The five weight arrays, Keras layout (a Dense kernel is [in, out]).
+// The notebook model's five weight arrays, Keras layout (a Dense kernel is [in, out]).
 inline const std::vector<std::string>& toy_weight_names() {
   static const std::vector<std::string> names{"XEmbed", "PosEmbed", "Qmat", "Kmat", "Vmat"};
   return names;
 }
-// The 14 layer names in Keras' model.layers order.
+// The notebook model's 14 layer names in Keras' model.layers order.
 const std::vector<std::string>& toy_layer_names();
+// A variant's weight and layer names, in creation order (the notebook's lists for the default arch). A variant's
+// block layers carry the prefix "L<block>/": L0/Qmat, L0/AttnWts [B, heads, T, T], L0/Omat, L0/norm1, L0/ffn1, ...
+std::vector<std::string> toy_weight_names(const ToyArch& arch);
+std::vector<std::string> toy_layer_names(const ToyArch& arch);
 
 // Bytes a ToyModel of these sizes allocates (weights, gradients, optimizer state, every layer output and its
 // gradient), an upper estimate computed before anything is allocated. E = V.
-double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t models);
+double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t models, const ToyArch& arch = {});
 
 // One model, or M independent models of the same H stacked on a leading "model" axis (a sweep over seeds trained
 // as one batch: every op serves all M models at once). Model m is initialized from seeds[m] exactly as a single
@@ -77,13 +114,23 @@ class ToyModel {
   // Load sequences `rows[m]` of the corpus into model m's inputs and targets.
   void set_batch_models(const ToyCorpus& corpus, const std::vector<std::vector<int64_t>>& rows);
 
+  // The weight and layer names of this model (toy_weight_names(arch), toy_layer_names(arch)).
+  const std::vector<std::string>& weight_names() const { return weight_names_; }
+  const std::vector<std::string>& layer_names() const { return layer_names_; }
+  // The layer holding the logits z (the notebook's "skipadd"; a variant's last block output) and the attention
+  // weights of every block ("AttnWts" [B, T, T]; a variant's "L<l>/AttnWts" [B, heads, T, T]).
+  const std::string& logits_layer() const { return logits_layer_; }
+  const std::vector<std::string>& attention_layers() const { return attention_layers_; }
+  // Whether the fused step (layers/toy_step.h) computes this model: the notebook's arch only.
+  bool fused_supported() const { return cfg_.arch.notebook(); }
+
   Model& model() { return model_; }
   const Model& model() const { return model_; }
   const ToyConfig& config() const { return cfg_; }
   int64_t batch() const { return batch_; }
   // Load sequences `rows` of the corpus into the inputs and targets (rows.size() == batch()).
   void set_batch(const ToyCorpus& corpus, const std::vector<int64_t>& rows);
-  // Named weights (XEmbed, PosEmbed, Qmat, Kmat, Vmat).
+  // Named weights (weight_names()).
   Var weight(const std::string& name) const;
   // Replace the weights; shapes must match (errors name the array and both shapes).
   void set_weights(const std::vector<std::pair<std::string, Tensor>>& weights);
@@ -98,7 +145,11 @@ class ToyModel {
   const ToyStepArgs& step_args() const { return step_args_; }
 
  private:
+  // Builds a variant's graph (layers/toy_family.cpp); the notebook's is built in the constructor.
+  void build_variant(const ToyCorpus& corpus);
   ToyConfig cfg_;
+  std::vector<std::string> weight_names_, layer_names_, attention_layers_;
+  std::string logits_layer_ = "skipadd";
   int64_t batch_, T_, V_;
   std::vector<uint64_t> seeds_;
   Model model_;

@@ -155,7 +155,7 @@ std::shared_ptr<PyRun> train_run(const std::vector<std::string>& args,
         std::unique_ptr<LayerSnapshots> snapshots;
         if (c.snapshot_every > 0)
           snapshots = std::make_unique<LayerSnapshots>(m, corpus, cfg, c.batch, c.snapshot_every,
-                                                       parse_snapshot_layers(c.snapshot_layers));
+                                                       parse_snapshot_layers(c.snapshot_layers, m.layer_names()));
         o.on_epoch = [&](const EpochInfo& e) {
           if (stop.load(std::memory_order_relaxed)) throw Stopped();
           if (snapshots && e.model == 0) snapshots->record(e);
@@ -350,7 +350,18 @@ PYBIND11_MODULE(_core, m) {
     }
     return to_dict(a);
   }, py::arg("path"));
-  m.def("layer_names", [] { return toy_layer_names(); });
-  m.def("weight_names", [] { return toy_weight_names(); });
+  // The names of the model the train flags `args` describe (the notebook's with none): --heads 2 -> L0/Qmat, ...
+  auto arch_of = [](const std::vector<std::string>& args) {
+    ToyArch a;
+    CLI::App app("toyformer train", "train");
+    app::add_arch_flags(&app, a);
+    parse_flags(app, args);
+    a.validate();
+    return a;
+  };
+  m.def("layer_names", [arch_of](const std::vector<std::string>& args) { return toy_layer_names(arch_of(args)); },
+        py::arg("args") = std::vector<std::string>{});
+  m.def("weight_names", [arch_of](const std::vector<std::string>& args) { return toy_weight_names(arch_of(args)); },
+        py::arg("args") = std::vector<std::string>{});
   m.def("outcome_rules", [] { return std::string(app::kOutcomeRules); });
 }

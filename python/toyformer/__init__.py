@@ -21,11 +21,12 @@ import numpy as np
 
 from . import _core
 
-__all__ = ["train", "sweep", "attend", "load", "Run", "Sweep", "LAYERS", "WEIGHTS", "OUTCOME_RULES"]
+__all__ = ["train", "sweep", "attend", "load", "Run", "Sweep", "LAYERS", "WEIGHTS", "OUTCOME_RULES", "layer_names",
+           "weight_names"]
 
-#: The 14 layer names of the model, in Keras' model.layers order.
+#: The 14 layer names of the notebook's model, in Keras' model.layers order (a variant's: layer_names()).
 LAYERS = tuple(_core.layer_names())
-#: The five weight arrays (Keras layout: a Dense kernel is [in, out]).
+#: The notebook model's five weight arrays (Keras layout: a Dense kernel is [in, out]; a variant's: weight_names()).
 WEIGHTS = tuple(_core.weight_names())
 #: How a run is judged solved, stuck or unfinished (the words of `toyformer train --help`).
 OUTCOME_RULES = _core.outcome_rules()
@@ -72,7 +73,31 @@ def _bool(name, v):
 _TRAINING = dict(epochs=_int, batch=_int, optimizer=_str, lr=_float, momentum=_float, nesterov=_bool,
                  no_plateau=_bool, plateau_factor=_float, plateau_patience=_int, min_lr=_float, min_delta=_float,
                  cooldown=_int, loss=_str, device=_str, step=_str, early_stop=_int, early_stop_min_delta=_float,
-                 solved_share=_float)
+                 solved_share=_float, heads=_int, wo=_bool, layers=_int, ffn=_int, norm=_str, no_pos=_bool,
+                 no_residual=_bool, no_mask=_bool)
+# The model variant's keyword arguments (a subset of _TRAINING; defaults = the notebook's model).
+_ARCH = ("heads", "wo", "layers", "ffn", "norm", "no_pos", "no_residual", "no_mask")
+
+
+def _arch_args(config):
+    """The variant flags of a run.json / sweep config (a variant records its options; the notebook's records none)."""
+    if "heads" not in config:
+        return []
+    values = dict(heads=config["heads"], wo=config["wo"], layers=config["layers"], ffn=config["ffn"],
+                  norm=config["norm"], no_pos=not config["pos"], no_residual=not config["residual"],
+                  no_mask=not config["mask"])
+    return _args(values, {k: _TRAINING[k] for k in _ARCH})
+
+
+def layer_names(heads=1, wo=False, layers=1, ffn=0, norm="none", no_pos=False, no_residual=False, no_mask=False):
+    """The layer names of a model variant in creation order (the notebook's 14 with the defaults; a variant's block
+    layers carry the prefix 'L<block>/': L0/Qmat, L0/AttnWts [N, heads, T, T], ...)."""
+    return tuple(_core.layer_names(_args(dict(locals()), {k: _TRAINING[k] for k in _ARCH})))
+
+
+def weight_names(heads=1, wo=False, layers=1, ffn=0, norm="none", no_pos=False, no_residual=False, no_mask=False):
+    """The weight names of a model variant (the notebook's five with the defaults)."""
+    return tuple(_core.weight_names(_args(dict(locals()), {k: _TRAINING[k] for k in _ARCH})))
 
 
 def _args(values, kinds):
@@ -155,10 +180,12 @@ class Run:
         self.config = json.loads(data.config_json)
         self.vocab = list(data.vocab)
         self.sequences = [list(s) for s in data.sequences]
-        #: XEmbed, PosEmbed, Qmat, Kmat, Vmat (Keras layout).
+        #: The weights by name (Keras layout): the notebook's XEmbed, PosEmbed, Qmat, Kmat, Vmat; a variant's own.
         self.weights = data.weights
-        #: The 14 layer outputs over the whole corpus at the final weights.
-        self.activations = {name: dump[name] for name in LAYERS}
+        #: The model's layer names in creation order (the notebook's 14; a variant's own, see layer_names()).
+        self.layer_names = tuple(_core.layer_names(_arch_args(self.config)))
+        #: Every layer's output over the whole corpus at the final weights.
+        self.activations = {name: dump[name] for name in self.layer_names}
         snaps = {k: v for k, v in dump.items() if k == "epochs" or "@" in k}
         #: With snapshot_every > 0: 'epochs' [S] and '<layer>@epochs' [S, ...], 'share@epochs' [S, J]; else None.
         self.snapshots = snaps or None
@@ -181,10 +208,23 @@ class Run:
         rows = self._labels(seq)
         return _table(self.activations["activation"][seq], rows, list(self.vocab))
 
-    def attention_table(self, seq=0):
-        """Sequence `seq`'s attention weights (AttnWts): rows attend to columns, both labelled '3 the'."""
+    def attention_table(self, seq=0, layer=None, head=0):
+        """Sequence `seq`'s attention weights: rows attend to columns, both labelled '3 the'. layer: 'AttnWts' (the
+        notebook's) or a variant's 'L<block>/AttnWts' (None: the first block's); head: which of its heads."""
         rows = self._labels(seq)
-        return _table(self.activations["AttnWts"][seq], rows, list(rows))
+        if layer is None:
+            layer = "AttnWts" if "AttnWts" in self.activations else "L0/AttnWts"
+        if layer not in self.activations or not layer.endswith("AttnWts"):
+            raise ValueError(f"layer {layer!r} is not an attention layer of this model "
+                             f"({', '.join(n for n in self.layer_names if n.endswith('AttnWts'))})")
+        w = self.activations[layer][seq]
+        if w.ndim == 3:
+            if not 0 <= head < w.shape[0]:
+                raise ValueError(f"head {head} out of range: {layer} has {w.shape[0]} heads")
+            w = w[head]
+        elif head != 0:
+            raise ValueError(f"head {head} out of range: {layer} has one head")
+        return _table(w, rows, list(rows))
 
     def tables_text(self, seq=0):
         """The two tables exactly as `toyformer train` prints them."""
@@ -223,12 +263,15 @@ class Run:
 def train(H=20, seed=1, epochs=5020, batch=2, optimizer="sgd", lr=None, momentum=0.0, nesterov=False,
           no_plateau=False, plateau_factor=0.2, plateau_patience=10, min_lr=1e-4, min_delta=1e-4, cooldown=0,
           loss="keras", device="cpu", step="auto", corpus=None, early_stop=None, early_stop_min_delta=0.0,
-          solved_share=0.9, snapshot_every=0, snapshot_layers="AttnWts,activation"):
+          solved_share=0.9, snapshot_every=0, snapshot_layers="AttnWts,activation", heads=1, wo=False, layers=1,
+          ffn=0, norm="none", no_pos=False, no_residual=False, no_mask=False):
     """Train the toy model as `toyformer train` does (same flags, defaults = the notebook's) and return a Run.
 
     lr=None: the optimizer's Keras default (sgd 0.01, rmsprop/adam 0.001); early_stop=None: off; corpus: None (the
     notebook's two sentences), a corpus file, or a list of sentences. snapshot_every=N records snapshot_layers at
-    epoch 1, every N epochs and the last (Run.snapshots).
+    epoch 1, every N epochs and the last (Run.snapshots; "AttnWts" names every block's in a variant).
+    The model variant: heads (of size H each, with W_O), wo (W_O with one head), layers, ffn (0: none),
+    norm ("none" | "layer"), no_pos, no_residual, no_mask; a variant trains on the graph step.
     """
     values = dict(locals())
     path, sentences = _corpus(values.pop("corpus"))
@@ -281,7 +324,8 @@ class Sweep:
 def sweep(H=(10, 20, 40), seeds=100, seed_start=1, epochs=5020, batch=2, optimizer="sgd", lr=None, momentum=0.0,
           nesterov=False, no_plateau=False, plateau_factor=0.2, plateau_patience=10, min_lr=1e-4, min_delta=1e-4,
           cooldown=0, loss="keras", device="cpu", step="auto", corpus=None, early_stop=None,
-          early_stop_min_delta=0.0, solved_share=0.9, jobs=0, shard="1/1"):
+          early_stop_min_delta=0.0, solved_share=0.9, jobs=0, shard="1/1", heads=1, wo=False, layers=1, ffn=0,
+          norm="none", no_pos=False, no_residual=False, no_mask=False):
     """Train every (H, seed) as `toyformer sweep` does (jobs=0: one thread per core) and return a Sweep."""
     values = dict(locals())
     path, sentences = _corpus(values.pop("corpus"))

@@ -215,7 +215,7 @@ void save_checkpoint(const std::string& path, const TrainCheckpoint& ck) {
   save_npz(path, a, n);
 }
 
-TrainCheckpoint load_checkpoint(const std::string& path) {
+TrainCheckpoint load_checkpoint(const std::string& path, const std::vector<std::string>& weight_names) {
   Reader r(path);
   // The version: int64 from version 2 on, float32 1.0 in version 1.
   int64_t version = 0;
@@ -306,7 +306,7 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
 
   // Weights: every one of the model's, finite.
   std::map<std::string, Shape> weight_shapes;
-  for (const auto& name : toy_weight_names()) {
+  for (const auto& name : weight_names) {
     const std::string k = "weights/" + name;
     Tensor t = r.floats(k);
     check_finite(r, k, t);
@@ -332,7 +332,7 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
     std::map<std::string, std::set<std::string>> slots;  // weight -> its slots
     for (const std::string& k : r.float_names_with("optimizer/")) {
       const std::string rest = k.substr(10);
-      const size_t slash = rest.find('/');
+      const size_t slash = rest.rfind('/');  // weight names may hold '/' (L0/Qmat); slot names do not
       const std::string w = slash == std::string::npos ? rest : rest.substr(0, slash);
       if (slash == std::string::npos || !weight_shapes.count(w))
         continue;  // not a slot of a weight: refused with the leftovers
@@ -344,12 +344,12 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
       slots[w].insert(rest.substr(slash + 1));
       ck.optimizer.push_back({rest, std::move(t)});
     }
-    const std::set<std::string>& first = slots[toy_weight_names().front()];
-    for (const auto& name : toy_weight_names())
+    const std::set<std::string>& first = slots[weight_names.front()];
+    for (const auto& name : weight_names)
       if (slots[name] != first)
         r.bad("the optimizer slots of '{}' ({}) differ from those of '{}' ({}): every weight has the same slots",
               name, slots[name].empty() ? std::string("none") : fmt::format("{}", fmt::join(slots[name], ", ")),
-              toy_weight_names().front(), first.empty() ? std::string("none") : fmt::format("{}", fmt::join(first, ", ")));
+              weight_names.front(), first.empty() ? std::string("none") : fmt::format("{}", fmt::join(first, ", ")));
     bool known = false;
     for (const auto& l : slot_layouts()) known = known || l == first;
     if (!known)

@@ -20,7 +20,9 @@ void save_checkpoint(const std::string& path, const TrainCheckpoint& ck);
 // length is not `epoch` (loss) or the loss's (lr), reductions outside [0, epoch) or not increasing, a non-finite
 // weight, slot, loss or lr, a non-positive lr, a step count that does not fit the epochs, a plateau state that is
 // not one per model, slots that differ between weights, an RNG state that does not parse. (Shapes against the
-// model, and the settings, are checked on resume by train_models and `train --resume`.)
-TrainCheckpoint load_checkpoint(const std::string& path);
+// model, and the settings, are checked on resume by train_models and `train --resume`.) weight_names: the model's
+// (ToyModel::weight_names(); the notebook's by default).
+TrainCheckpoint load_checkpoint(const std::string& path,
+                                const std::vector<std::string>& weight_names = toy_weight_names());
 
 }  // namespace toy

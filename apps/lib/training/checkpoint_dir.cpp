@@ -47,10 +47,14 @@ CheckpointDir CheckpointDir::resume(const std::string& dir, int64_t every, const
     const nlohmann::json& was = stored["settings"].contains(k) ? stored["settings"][k] : nlohmann::json(nullptr);
     if (was != v) diffs.push_back(fmt::format("{} was {}, now {}", k, was.dump(), v.dump()));
   }
+  for (const auto& [k, was] : stored["settings"].items())  // a variant's keys, absent for the notebook's model
+    if (!settings.contains(k)) diffs.push_back(fmt::format("{} was {}, now the default", k, was.dump()));
   TOY_CHECK(diffs.empty(), "--resume {}: the settings differ from the checkpointed run ({}); a resume must use the "
             "same flags (only --epochs and the output flags may change)", dir, fmt::join(diffs, "; "));
   remove_stale_temps(dir);
-  state = load_checkpoint((fs::path(dir) / "checkpoint.npz").string());
+  TrainSettings s;
+  from_json(settings, s);
+  state = load_checkpoint((fs::path(dir) / "checkpoint.npz").string(), toy_weight_names(s.arch));
   if (every == 0) {
     const nlohmann::json& e = stored.contains("checkpoint_every") ? stored["checkpoint_every"] : nlohmann::json(0);
     TOY_CHECK(e.is_number_integer() && e.get<int64_t>() >= 0, "--resume {}: {}: checkpoint_every is not a count",

@@ -103,7 +103,7 @@ std::vector<std::string> vocab_from_tensor(const Tensor& t) {
 NpzArrays activation_arrays(const Model& view, const std::vector<float>& loss, const std::vector<float>& lr,
                             const std::vector<std::string>& vocab) {
   NpzArrays a;
-  for (const auto& name : toy_layer_names()) a.push_back({name, view.output(name).value()});
+  for (const LayerEntry& e : view.layers()) a.push_back({e.name, e.output.value()});
   a.push_back({"loss", Tensor::from(Shape{static_cast<int64_t>(loss.size())}, loss)});
   a.push_back({"lr", Tensor::from(Shape{static_cast<int64_t>(lr.size())}, lr)});
   a.push_back({kDumpVocab, vocab_tensor(vocab)});

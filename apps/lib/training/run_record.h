@@ -18,7 +18,8 @@ constexpr const char* kDumpVocab = "vocab";
 Tensor vocab_tensor(const std::vector<std::string>& vocab);
 std::vector<std::string> vocab_from_tensor(const Tensor& t);  // throws when t is not [V, L] of code points
 
-// The dump of a model whose graph holds the whole corpus: 14 layers, loss and lr per epoch, vocab.
+// The dump of a model whose graph holds the whole corpus: every layer (the notebook's 14, a variant's own list), loss
+// and lr per epoch, vocab.
 NpzArrays activation_arrays(const Model& view, const std::vector<float>& loss, const std::vector<float>& lr,
                             const std::vector<std::string>& vocab);
 

@@ -18,8 +18,12 @@ const char* step_path_name(StepPath p) {
   return p == StepPath::Auto ? "auto" : p == StepPath::Fused ? "fused" : "graph";
 }
 
-bool step_is_fused(StepPath p, Device device) {
-  return p != StepPath::Graph;  // the fused step is the faster on both devices, and on the CPU gives the graph's bits
+bool step_is_fused(StepPath p, Device, const ToyArch& arch) {
+  TOY_CHECK(p != StepPath::Fused || arch.notebook(),
+            "--step fused: the fused step computes the notebook's model only, not the variant '{}' (use --step auto "
+            "or graph)", arch.describe());
+  // The fused step is the faster on both devices, and on the CPU gives the graph's bits.
+  return p != StepPath::Graph && arch.notebook();
 }
 
 void check_step_limit(int64_t epochs, int64_t steps_per_epoch) {
@@ -49,6 +53,8 @@ void TrainSettings::validate() const {
             early_stop);
   TOY_CHECK(in(early_stop_min_delta, 0, 1e30), "--early-stop-min-delta must be finite and >= 0, got {}",
             early_stop_min_delta);
+  arch.validate();
+  (void)step_is_fused(parse_step_path(step), Device::CPU, arch);
 }
 
 void to_json(nlohmann::json& j, const TrainSettings& s) {
@@ -70,6 +76,11 @@ void to_json(nlohmann::json& j, const TrainSettings& s) {
   if (s.early_stop >= 0) {
     j["early_stop"] = s.early_stop;
     j["early_stop_min_delta"] = s.early_stop_min_delta;
+  }
+  if (!s.arch.notebook()) {
+    const ToyArch& a = s.arch;
+    j["heads"] = a.heads, j["wo"] = a.wo, j["layers"] = a.layers, j["ffn"] = a.ffn;
+    j["norm"] = a.norm ? "layer" : "none", j["pos"] = a.pos, j["residual"] = a.residual, j["mask"] = a.mask;
   }
 }
 
@@ -100,6 +111,19 @@ void from_json(const nlohmann::json& j, TrainSettings& s) {
   read("step", s.step);
   read("early_stop", s.early_stop);
   read("early_stop_min_delta", s.early_stop_min_delta);
+  read("heads", s.arch.heads);
+  read("wo", s.arch.wo);
+  read("layers", s.arch.layers);
+  read("ffn", s.arch.ffn);
+  if (j.contains("norm")) {
+    std::string norm;
+    read("norm", norm);
+    TOY_CHECK(norm == "none" || norm == "layer", "settings: 'norm': unknown '{}' (none or layer)", norm);
+    s.arch.norm = norm == "layer";
+  }
+  read("pos", s.arch.pos);
+  read("residual", s.arch.residual);
+  read("mask", s.arch.mask);
 }
 
 }  // namespace toy

@@ -22,8 +22,9 @@ namespace toy {
 enum class StepPath { Auto, Fused, Graph };
 StepPath parse_step_path(const std::string& s);  // "auto" | "fused" | "graph"
 const char* step_path_name(StepPath p);
-// Whether a step on `device` runs the fused kernel.
-bool step_is_fused(StepPath p, Device device);
+// Whether a step on `device` runs the fused kernel: auto and fused do, for the notebook's model (the fused step
+// computes only it); a variant runs the graph under auto and refuses fused (the error names --step).
+bool step_is_fused(StepPath p, Device device, const ToyArch& arch = {});
 
 // The optimizer counts its steps in float32 (Adam's bias correction reads the count): exact up to 2^24 updates, so
 // a run may take at most that many.
@@ -48,6 +49,8 @@ struct TrainSettings {
   std::string step = "auto";      // auto | fused | graph (StepPath)
   int64_t early_stop = -1;        // Keras EarlyStopping(monitor='loss') patience; < 0: off (absent from JSON)
   double early_stop_min_delta = 0;
+  ToyArch arch;                   // the model variant (--heads --wo --layers --ffn --norm --no-pos --no-residual
+                                  // --no-mask); JSON keys only for a variant, so the notebook's records are unchanged
 
   PlateauOptions plateau_options() const {
     return PlateauOptions{plateau_factor, plateau_patience, min_lr, min_delta, cooldown};
@@ -63,6 +66,7 @@ struct TrainSettings {
 inline ToyConfig toy_config(const TrainSettings& s, int64_t H, uint64_t seed) {
   ToyConfig cfg;
   cfg.H = H;
+  cfg.arch = s.arch;
   cfg.loss = parse_loss(s.loss);
   cfg.seed = seed;
   cfg.device = parse_device(s.device.c_str());

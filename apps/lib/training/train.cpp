@@ -80,7 +80,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
   std::vector<std::vector<std::pair<std::string, Tensor>>> frozen(static_cast<size_t>(M));
   int64_t active = M;
   auto freeze = [&](int64_t g) {
-    for (const auto& name : toy_weight_names()) frozen[static_cast<size_t>(g)].push_back({name, m.weight_of(name, g)});
+    for (const auto& name : m.weight_names()) frozen[static_cast<size_t>(g)].push_back({name, m.weight_of(name, g)});
     results[static_cast<size_t>(g)].stopped_early = true;
     --active;
   };
@@ -116,7 +116,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
   auto checkpoint = [&](int64_t epochs_done) {
     TrainCheckpoint ck;
     ck.epoch = epochs_done;
-    for (const auto& name : toy_weight_names()) {
+    for (const auto& name : m.weight_names()) {
       Tensor w = m.weight(name).value().to(Device::CPU);
       for (int64_t g = 0; g < M; ++g)
         for (const auto& [fname, fw] : frozen[static_cast<size_t>(g)])
@@ -149,7 +149,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
     epoch_losses = Tensor::empty(Shape{steps_per_epoch, M}, loss_t.device());
     epoch_losses_host.resize(static_cast<size_t>(steps_per_epoch * M));
   }
-  TrainStep step(m, *opt, step_is_fused(opts.step_path(), m.config().device), opts.cuda_graph);
+  TrainStep step(m, *opt, step_is_fused(opts.step_path(), m.config().device, m.config().arch), opts.cuda_graph);
 
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t e = start_epoch; e < opts.epochs && active > 0; ++e) {

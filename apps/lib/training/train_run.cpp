@@ -48,11 +48,12 @@ TrainSetup setup_train(const TrainSettings& s, int64_t H, uint64_t seed, const s
 void load_init_weights(ToyModel& m, const std::string& path) {
   NpzArrays w = load_npz(path);
   NpzArrays picked;
-  for (const auto& name : toy_weight_names()) {
+  for (const auto& name : m.weight_names()) {
     bool found = false;
     for (auto& [k, t] : w)
       if (k == name) picked.push_back({k, t}), found = true;
-    TOY_CHECK(found, "--init-weights {}: no array '{}' (needs XEmbed, PosEmbed, Qmat, Kmat, Vmat)", path, name);
+    TOY_CHECK(found, "--init-weights {}: no array '{}' (this model needs {})", path, name,
+              fmt::join(m.weight_names(), ", "));
   }
   try {
     m.set_weights(picked);
@@ -75,36 +76,44 @@ void append_gradients(NpzArrays& dump, ToyModel& view) {
     if (!on_path.insert(n).second) continue;
     for (const auto& in : n->inputs) stack.push_back(in.get());
   }
-  for (const auto& name : toy_layer_names()) {
+  for (const auto& name : view.layer_names()) {
     const Var& v = em.output(name);
     if (!v.requires_grad()) continue;  // the inputs (Xseqids, PosInput): no gradient
     dump.push_back({"grad/" + name, on_path.count(v.node()) && v.has_grad() ? v.grad().to(Device::CPU)
                                                                             : Tensor::zeros(v.shape())});
   }
-  for (const auto& name : toy_weight_names())
+  for (const auto& name : view.weight_names())
     dump.push_back({"grad/param/" + name, view.weight(name).grad().to(Device::CPU)});
 }
 
 NpzArrays toy_weights(ToyModel& m) {
   NpzArrays w;
-  for (const auto& name : toy_weight_names()) w.push_back({name, m.weight(name).value()});
+  for (const auto& name : m.weight_names()) w.push_back({name, m.weight(name).value()});
   return w;
 }
 
-std::vector<std::string> parse_snapshot_layers(const std::string& csv) {
-  std::vector<std::string> layers;
+std::vector<std::string> parse_snapshot_layers(const std::string& csv, const std::vector<std::string>& known) {
+  std::vector<std::string> named;
   size_t i = 0;
   while (i <= csv.size()) {
     size_t j = csv.find(',', i);
     if (j == std::string::npos) j = csv.size();
-    if (j > i) layers.push_back(csv.substr(i, j - i));
+    if (j > i) named.push_back(csv.substr(i, j - i));
     i = j + 1;
   }
-  TOY_CHECK(!layers.empty(), "--snapshot-layers: no layer named");
-  const auto& known = toy_layer_names();
-  for (const auto& l : layers)
-    TOY_CHECK(std::find(known.begin(), known.end(), l) != known.end(),
-              "--snapshot-layers: unknown layer '{}' (known: {})", l, fmt::join(known, ", "));
+  TOY_CHECK(!named.empty(), "--snapshot-layers: no layer named");
+  std::vector<std::string> layers;
+  for (const auto& l : named) {
+    if (std::find(known.begin(), known.end(), l) != known.end()) {
+      layers.push_back(l);
+      continue;
+    }
+    // A block layer's short name ("AttnWts") names it in every block of a variant (L0/AttnWts, L1/AttnWts, ...).
+    const size_t before = layers.size();
+    for (const auto& k : known)
+      if (k.size() > l.size() && k.ends_with("/" + l)) layers.push_back(k);
+    TOY_CHECK(layers.size() > before, "--snapshot-layers: unknown layer '{}' (known: {})", l, fmt::join(known, ", "));
+  }
   TOY_CHECK(std::set<std::string>(layers.begin(), layers.end()).size() == layers.size(),
             "--snapshot-layers: a layer is named twice");
   return layers;
@@ -118,7 +127,7 @@ CorpusView::CorpusView(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& cf
 
 ToyModel& CorpusView::refresh() {
   if (!eval_) return m_;
-  for (const auto& name : toy_weight_names()) eval_->weight(name).value().copy_from(m_.weight(name).value());
+  for (const auto& name : m_.weight_names()) eval_->weight(name).value().copy_from(m_.weight(name).value());
   eval_->model().forward();
   return *eval_;
 }
@@ -142,7 +151,7 @@ void LayerSnapshots::record(const EpochInfo& e) {
     std::vector<float> v = src->model().output(layers_[i]).value().to_vector();
     data_[i].insert(data_[i].end(), v.begin(), v.end());
   }
-  for (const PositionShare& p : decision_shares(corpus_, loss_, src->model().output("skipadd").value(),
+  for (const PositionShare& p : decision_shares(corpus_, loss_, src->model().output(src->logits_layer()).value(),
                                                 src->model().output("activation").value()))
     share_.push_back(static_cast<float>(p.share));
   epochs_.push_back(k);
@@ -170,7 +179,8 @@ TrainedView view_trained(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& 
   v.view = v.eval ? v.eval.get() : &m;
   const Model& vm = v.view->model();
   v.final_loss = v.view->loss().value().item();
-  v.verdict = judge(decision_shares(corpus, cfg.loss, vm.output("skipadd").value(), vm.output("activation").value()),
+  v.verdict = judge(decision_shares(corpus, cfg.loss, vm.output(v.view->logits_layer()).value(),
+                                     vm.output("activation").value()),
                     training_trace(r, o), rules);
   v.levels = loss_levels(corpus);
   return v;
@@ -179,7 +189,8 @@ TrainedView view_trained(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& 
 RunRecord make_run_record(nlohmann::json config, const ToyCorpus& corpus, ToyModel& m, const TrainedView& v,
                           const TrainResult& r, const NpzArrays& dump) {
   const Model& vm = v.view->model();
-  const Tensor& attn = vm.output("AttnWts").value();
+  // TODO(variants, before landing): every head of every block in the record and the report.
+  const Tensor attn = attention_head(vm.output(v.view->attention_layers().front()).value(), 0);
   RunRecord rec;
   rec.config = std::move(config);
   rec.corpus = corpus;
@@ -197,7 +208,7 @@ RunRecord make_run_record(nlohmann::json config, const ToyCorpus& corpus, ToyMod
   rec.activation = vm.output("activation").value().to(Device::CPU);
   rec.attn = attn.to(Device::CPU);
   for (const char* name : {"dot", "lambda", "Voutput", "skipadd"})
-    rec.layers.push_back({name, vm.output(name).value().to(Device::CPU)});
+    if (vm.has_layer(name)) rec.layers.push_back({name, vm.output(name).value().to(Device::CPU)});
   for (auto& [k, t] : dump)
     if (k == "epochs" || k == "AttnWts@epochs" || k == "activation@epochs" || k == "share@epochs")
       rec.layers.push_back({k, t});

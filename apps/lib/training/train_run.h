@@ -43,11 +43,13 @@ void load_init_weights(ToyModel& m, const std::string& path);
 // grad/param/<weight>: train --dump-grads.
 void append_gradients(NpzArrays& dump, ToyModel& view);
 
-// The five weight arrays of a (single) model, Keras layout, in toy_weight_names() order.
+// The weight arrays of a (single) model, Keras layout, in its weight_names() order.
 NpzArrays toy_weights(ToyModel& m);
 
-// "AttnWts,activation" -> the layers to snapshot; errors name --snapshot-layers (unknown or repeated layer).
-std::vector<std::string> parse_snapshot_layers(const std::string& csv);
+// "AttnWts,activation" -> the layers to snapshot, each one of `known` (the model's layer_names()); a block layer's
+// short name names it in every block of a variant ("AttnWts" -> L0/AttnWts, L1/AttnWts). Errors name
+// --snapshot-layers (unknown or repeated layer).
+std::vector<std::string> parse_snapshot_layers(const std::string& csv, const std::vector<std::string>& known);
 
 // A model seen over the whole corpus: the model itself when its batch holds every sequence, else an evaluation model
 // over the whole corpus (one per stacked model: `seeds` as the model was built) whose refresh() copies the weights and

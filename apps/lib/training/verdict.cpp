@@ -290,4 +290,19 @@ float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn) {
   return static_cast<float>(sum / static_cast<double>(pairs.size()));
 }
 
+Tensor attention_head(const Tensor& attn, int64_t head) {
+  TOY_CHECK(head >= 0 && head < attention_heads(attn), "attention: head {} out of range [0, {})", head,
+            attention_heads(attn));
+  if (attn.shape().rank() == 3) return attn.to(Device::CPU);
+  TOY_CHECK(attn.shape().rank() == 4, "attention: weights ({}) are neither [N, T, T] nor [N, heads, T, T]",
+            attn.shape().str());
+  const Tensor host = attn.to(Device::CPU);
+  const int64_t N = host.shape()[0], NH = host.shape()[1], T = host.shape()[2], S = host.shape()[3];
+  Tensor out = Tensor::empty(Shape{N, T, S});
+  for (int64_t n = 0; n < N; ++n)
+    std::copy(host.data() + (n * NH + head) * T * S, host.data() + (n * NH + head + 1) * T * S,
+              out.data() + n * T * S);
+  return out;
+}
+
 }  // namespace toy

@@ -105,4 +105,10 @@ Outcome classify(double share, bool has_judged, const TrainingTrace& trace, cons
 // none. The notebook: AttnWts[s, 3 ('the'), 1 ('man'/'woman')] over both sentences. attn: [N, T, T].
 float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn);
 
+// One head of a variant's attention weights: attn [N, heads, T, T] -> [N, T, T] (a host copy); [N, T, T] (the
+// notebook's one head) is returned as is for head 0.
+Tensor attention_head(const Tensor& attn, int64_t head);
+// The heads of an attention layer's weights: 1 for [N, T, T], heads for [N, heads, T, T].
+inline int64_t attention_heads(const Tensor& attn) { return attn.shape().rank() == 4 ? attn.shape()[1] : 1; }
+
 }  // namespace toy
