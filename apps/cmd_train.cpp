@@ -82,16 +82,12 @@ int run_train(const TrainCli& c) {
   const TrainedView tv = view_trained(m, corpus, t.cfg, c.batch, r, o, verdict_rules(c));
   Model& view = tv.view->model();
   if (!c.quiet) {
+    NpzArrays attention;  // every block's and head's
+    for (const std::string& layer : tv.view->attention_layers()) attention.push_back({layer, view.output(layer).value()});
     for (int64_t s = 0; s < corpus.size(); ++s) {
       fmt::print(out, "\nsequence {}: predictions (activation)\n{}", s,
                  prediction_table(corpus, view.output("activation").value(), s));
-      for (const std::string& layer : tv.view->attention_layers()) {
-        const Tensor& w = view.output(layer).value();
-        for (int64_t h = 0; h < attention_heads(w); ++h)
-          fmt::print(out, "\nsequence {}: attention weights ({}{}, rows attend to columns)\n{}", s, layer,
-                     attention_heads(w) > 1 ? fmt::format(" head {}", h) : std::string(),
-                     attention_table(corpus, attention_head(w, h), s));
-      }
+      fmt::print(out, "{}", attention_tables(corpus, attention, s));
     }
     fmt::print(out, "\n");
   }

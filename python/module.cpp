@@ -271,6 +271,14 @@ py::tuple attend_problem(const py::dict& fields) {
   return py::make_tuple(info.dump(), arrays);
 }
 
+// The notebook's attention table of sequence seq, as `train` prints it; a variant's tables of every block and head,
+// each under its line of `train` ("sequence 0: attention weights (L0/AttnWts head 1, rows attend to columns)").
+std::string attention_text(const RunRecord& r, int64_t seq) {
+  if (r.arch.notebook()) return attention_table(r.corpus, r.attention.front().second, seq);
+  const std::string text = attention_tables(r.corpus, r.attention, seq);
+  return text.substr(text.find_first_not_of('\n'));  // train separates the tables from what precedes them
+}
+
 // Errors while writing files: OSError with the library's message (it names the file).
 template <class F>
 void writing(F&& f) {
@@ -314,7 +322,7 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("sequences", [](const PyRun& r) { return r.rec.corpus.seqs; })
       .def("position_label", [](const PyRun& r, int64_t seq, int64_t t) { return position_label(r.rec.corpus, seq, t); })
       .def("prediction_text", [](const PyRun& r, int64_t seq) { return prediction_table(r.rec.corpus, r.rec.activation, seq); })
-      .def("attention_text", [](const PyRun& r, int64_t seq) { return attention_table(r.rec.corpus, r.rec.attn, seq); })
+      .def("attention_text", [](const PyRun& r, int64_t seq) { return attention_text(r.rec, seq); })
       .def("verdict_line", [](const PyRun& r) { return r.rec.verdict.line(r.rec.corpus); })
       .def("loss_levels_text", [](const PyRun& r) { return loss_levels_text(r.rec.corpus, r.rec.levels); })
       .def("save", [](const PyRun& r, const std::string& dir) { writing([&] { write_run_dir(dir, r.rec, r.weights, r.dump); }); })

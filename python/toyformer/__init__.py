@@ -186,6 +186,11 @@ class Run:
         self.layer_names = tuple(_core.layer_names(_arch_args(self.config)))
         #: Every layer's output over the whole corpus at the final weights.
         self.activations = {name: dump[name] for name in self.layer_names}
+        #: The attention layers: ('AttnWts',) for the notebook's model, a variant's ('L0/AttnWts', 'L1/AttnWts', ...).
+        self.attention_layers = tuple(n for n in self.layer_names if n == "AttnWts" or n.endswith("/AttnWts"))
+        #: A variant's attention from each judged position to its evidence, per attention layer and head
+        #: ({'L0/AttnWts': [h0, h1], ...}, as run.json's metrics.attn_heads); None for the notebook's model.
+        self.attn_heads = result.get("attn_heads")
         snaps = {k: v for k, v in dump.items() if k == "epochs" or "@" in k}
         #: With snapshot_every > 0: 'epochs' [S] and '<layer>@epochs' [S, ...], 'share@epochs' [S, J]; else None.
         self.snapshots = snaps or None
@@ -226,8 +231,17 @@ class Run:
             raise ValueError(f"head {head} out of range: {layer} has one head")
         return _table(w, rows, list(rows))
 
+    def attention_tables(self, seq=0):
+        """Sequence `seq`'s attention weights of every block and head: {(layer, head): table}, block by block
+        ({('AttnWts', 0): ...} for the notebook's model)."""
+        return {(layer, head): self.attention_table(seq, layer, head)
+                for layer in self.attention_layers
+                for head in range(self.activations[layer].shape[1] if self.activations[layer].ndim == 4 else 1)}
+
     def tables_text(self, seq=0):
-        """The two tables exactly as `toyformer train` prints them."""
+        """The tables exactly as `toyformer train` prints them: (predictions, attention). The notebook's attention is
+        its one table; a variant's is every block's and head's table, each under the line `train` prints above it
+        ('sequence 0: attention weights (L0/AttnWts head 1, rows attend to columns)')."""
         self._labels(seq)
         return self._data.prediction_text(seq), self._data.attention_text(seq)
 

@@ -3,14 +3,19 @@
 
 #include <fmt/ranges.h>
 
+#include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <map>
 
+#include "apps/lib/formats/json_limits.h"
 #include "apps/lib/training/run_record.h"
 #include "core/error.h"
 #include "layers/toy_model.h"
 
 namespace toy::app {
+
+namespace fs = std::filesystem;
 
 std::string base_layer(std::string name) {
   if (name.rfind("grad/", 0) == 0) name = name.substr(5);
@@ -18,12 +23,30 @@ std::string base_layer(std::string name) {
   return name;
 }
 
+namespace {
+
+// The block of a variant's layer name "L<b>/...", -1 for any other name (a model has at most 16 blocks).
+int64_t block_of(const std::string& name) {
+  size_t i = 1;
+  while (i < name.size() && i <= 3 && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
+  if (name.empty() || name[0] != 'L' || i == 1 || i >= name.size() || name[i] != '/') return -1;
+  return std::stoll(name.substr(1, i - 1));
+}
+
+}  // namespace
+
+std::string own_layer(const std::string& layer) {
+  return block_of(layer) >= 0 ? layer.substr(layer.find('/') + 1) : layer;
+}
+
 Axis last_axis(std::string layer) {
-  layer = base_layer(std::move(layer));
+  layer = own_layer(base_layer(std::move(layer)));
   static const std::map<std::string, Axis> kAxes{
       {"XEmbed", Axis::Vocab},   {"PosEmbed", Axis::Vocab}, {"XwithPos", Axis::Vocab}, {"Qmat", Axis::Head},
       {"Kmat", Axis::Head},      {"dot", Axis::Position},   {"lambda", Axis::Position}, {"AttnWts", Axis::Position},
-      {"Vmat", Axis::Vocab},     {"Voutput", Axis::Vocab},  {"skipadd", Axis::Vocab},   {"activation", Axis::Vocab}};
+      {"Vmat", Axis::Vocab},     {"Voutput", Axis::Vocab},  {"skipadd", Axis::Vocab},   {"activation", Axis::Vocab},
+      {"Omat", Axis::Vocab},     {"norm1", Axis::Vocab},    {"ffn1", Axis::Unit},       {"ffn2", Axis::Vocab},
+      {"ffnadd", Axis::Vocab},   {"norm2", Axis::Vocab}};
   auto it = kAxes.find(layer);
   return it == kAxes.end() ? Axis::None : it->second;
 }
@@ -33,9 +56,16 @@ const char* axis_text(Axis a) {
     case Axis::Position: return "sequence x position x position (attended to)";
     case Axis::Vocab: return "sequence x position x vocabulary (embedding dim = output word)";
     case Axis::Head: return "sequence x position x head dim";
+    case Axis::Unit: return "sequence x position x feed-forward unit";
     case Axis::None: break;
   }
   return "";
+}
+
+Axis Dump::axis(const std::string& layer) const {
+  const std::string own = own_layer(base_layer(layer));
+  if (variant() && arch.has_wo() && (own == "Vmat" || own == "Voutput")) return Axis::Head;
+  return last_axis(layer);
 }
 
 namespace {
@@ -92,14 +122,26 @@ void read_vocab(Dump& d) {
   }
 }
 
+// A variant's dot, lambda and AttnWts are [B, heads, T, T], heads as in L0/AttnWts (infer_arch) or run.json.
+void check_head_layer(const Dump& d, const std::string& name, const Tensor& t) {
+  TOY_CHECK(t.shape() == (Shape{d.B, d.arch.heads, d.T, d.T}),
+            "inspect: '{}': {} does not match Xseqids ({}x{}) and the model's {} head{}: expected [B={}, heads={}, "
+            "T={}, T={}]", d.path, named(name, t), d.B, d.T, d.arch.heads, d.arch.heads == 1 ? "" : "s", d.B,
+            d.arch.heads, d.T, d.T);
+}
+
 // The named layers are [B, T] (the two inputs) or [B, T, X]; the ones whose last axis is a position (dot, lambda,
-// AttnWts) have X = T, since tables and the chain's mask label it with the sequence's tokens. A gradient has the
-// shape of its layer; the per-epoch histories (loss, lr) are vectors.
+// AttnWts) have X = T, since tables and the chain's mask label it with the sequence's tokens (a variant's are
+// [B, heads, T, T]). A gradient has the shape of its layer; the per-epoch histories (loss, lr) are vectors.
 void check_layers(const Dump& d) {
-  for (const auto& name : toy_layer_names()) {
+  for (const auto& name : d.layers) {
     const Tensor& t = *d.find(name);
     const bool input = name == "Xseqids" || name == "PosInput";
     const bool square = last_axis(name) == Axis::Position;
+    if (square && d.variant()) {
+      check_head_layer(d, name, t);
+      continue;
+    }
     TOY_CHECK(t.rank() == (input ? 2 : 3) && t.dim(0) == d.B && t.dim(1) == d.T && (!square || t.dim(2) == d.T),
               "inspect: '{}': {} does not match Xseqids ({}x{}): expected [B={}, T={}{}]", d.path, named(name, t),
               d.B, d.T, d.B, d.T, input ? "" : square ? fmt::format(", T={}", d.T) : ", X");
@@ -155,26 +197,104 @@ void read_snapshots(Dump& d) {
   }
 }
 
+// The blocks of a dump's layer names: 1 + the largest b of a layer "L<b>/..." (0: the notebook's model).
+int64_t block_count(const NpzArrays& arrays) {
+  int64_t blocks = 0;
+  for (const auto& [name, t] : arrays)
+    if (name.rfind("grad/", 0) != 0 && name.find('@') == std::string::npos)
+      blocks = std::max(blocks, block_of(name) + 1);
+  return blocks;
+}
+
+// The model variant a bare dump's layer names describe (a dump records no settings): the blocks L0.. present, the
+// heads of L0/AttnWts [B, heads, T, T], W_O from L0/Omat, the feed-forward width of L0/ffn1 [B, T, ffn], LayerNorm
+// from L0/norm1, the positional embedding from PosEmbed, the residual from L0/skipadd; the notebook's model when no
+// layer belongs to a block. The mask is not in the names: infer_mask.
+ToyArch infer_arch(const Dump& d) {
+  ToyArch a;
+  const int64_t blocks = block_count(d.arrays);
+  if (blocks == 0) return a;
+  a.layers = blocks;
+  if (const Tensor* w = d.find("L0/AttnWts"); w && w->rank() == 4) a.heads = w->dim(1);
+  a.wo = d.find("L0/Omat") != nullptr;
+  if (const Tensor* f = d.find("L0/ffn1")) a.ffn = f->rank() == 3 ? f->dim(2) : 1;
+  a.norm = d.find("L0/norm1") != nullptr;
+  a.pos = d.find("PosEmbed") != nullptr;
+  a.residual = d.find("L0/skipadd") != nullptr;
+  if (a.notebook()) a.mask = false;  // block layers and every other option the notebook's: only the mask differs
+  try {
+    a.validate();
+  } catch (const Error& e) {
+    fail("inspect: '{}': its layers describe no model of the family ({})", d.path, e.what());
+  }
+  return a;
+}
+
+// A bare dump's causal mask, from the weights: no weight above the diagonal in any head of any block (the variant
+// that differs from the notebook's model in the mask alone is known from its names).
+void infer_mask(Dump& d) {
+  ToyArch masked = d.arch;
+  masked.mask = true;
+  if (masked.notebook()) return;
+  for (const std::string& name : d.layers) {
+    if (own_layer(name) != "AttnWts") continue;
+    const std::vector<float> v = d.find(name)->to_vector();  // [B, heads, T, T] (check_layers)
+    for (size_t k = 0; k < v.size(); ++k) {
+      const int64_t j = static_cast<int64_t>(k) % d.T, i = static_cast<int64_t>(k) / d.T % d.T;  // row i, column j
+      if (j > i && v[k] != 0) {
+        d.arch.mask = false;
+        return;
+      }
+    }
+  }
+  d.arch.mask = true;
+}
+
+// The model of a run directory: its run.json's config.
+ToyArch run_dir_arch(const std::string& json_path) {
+  try {
+    return run_arch(read_json_record(json_path).at("config"));
+  } catch (const nlohmann::json::exception& e) {
+    fail("inspect: '{}': {}", json_path, e.what());
+  } catch (const Error& e) {
+    fail("inspect: '{}': {}", json_path, e.what());
+  }
+}
+
+// Every layer of the model in the dump; the error names what is missing and what the dump holds.
+void check_present(const Dump& d, const std::string& source) {
+  std::vector<std::string> missing;
+  for (const auto& name : d.layers)
+    if (!d.find(name)) missing.push_back(name);
+  if (missing.empty()) return;
+  std::vector<std::string> have;
+  for (const auto& [k, t] : d.arrays) have.push_back(k);
+  fail("inspect: '{}' is not an activation dump{}: it lacks {} (it holds: {}); write one with toyformer train "
+       "--dump-activations A.npz or --out DIR",
+       d.path, d.variant() ? fmt::format(" of the model variant {} ({})", d.arch.describe(), source) : "",
+       fmt::join(missing, ", "), have.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(have, ", ")));
+}
+
 }  // namespace
 
 Dump load_dump(const std::string& path) {
   Dump d;
-  d.path = path;
-  d.arrays = load_npz(path);
-  std::vector<std::string> missing;
-  for (const auto& name : toy_layer_names())
-    if (!d.find(name)) missing.push_back(name);
-  if (!missing.empty()) {
-    std::vector<std::string> have;
-    for (const auto& [k, t] : d.arrays) have.push_back(k);
-    fail("inspect: '{}' is not an activation dump: it lacks {} (it holds: {}); write one with toyformer train "
-         "--dump-activations A.npz or --out DIR",
-         path, fmt::join(missing, ", "), have.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(have, ", ")));
-  }
+  const bool dir = fs::is_directory(path);
+  const fs::path run_json = fs::path(path) / "run.json";
+  d.path = dir ? (fs::path(path) / "activations.npz").string() : path;
+  TOY_CHECK(!dir || fs::exists(d.path), "inspect: '{}' is a directory without activations.npz (a run directory of "
+            "toyformer train --out DIR holds one)", path);
+  d.arrays = load_npz(d.path);
+  const bool from_run = dir && fs::exists(run_json);
+  d.arch = from_run ? run_dir_arch(run_json.string()) : infer_arch(d);
+  d.arch_source = from_run ? "from its run.json" : "from its layer names";
+  d.layers = toy_layer_names(d.arch);
+  check_present(d, d.arch_source);
   // The checks below run once, in this order, so that everything shown later can index without checking again.
   read_sizes_and_ids(d);
   read_vocab(d);
   check_layers(d);
+  if (!from_run) infer_mask(d);
   read_snapshots(d);
   return d;
 }

@@ -2,11 +2,13 @@
 // directory back.
 #include "apps/lib/training/run_record.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
 #include "apps/lib/formats/fs_util.h"
 #include "apps/lib/formats/json_limits.h"
+#include "apps/lib/training/settings.h"
 #include "core/error.h"
 #include "core/utf8.h"
 
@@ -20,6 +22,7 @@ RunRecord record_from_json(const nlohmann::json& j, const std::string& where) {
   try {
     TOY_CHECK(j.value("kind", "") == "toyformer-run", "not a toyformer run file");
     r.config = j.at("config");
+    r.arch = run_arch(r.config);
     r.corpus = corpus_from_json(j.at("corpus"));
     const auto& m = j.at("metrics");
     r.final_loss = m.at("final_loss").get<float>();
@@ -116,6 +119,68 @@ const Tensor* RunRecord::layer(const std::string& name) const {
   return nullptr;
 }
 
+std::vector<std::string> attention_layer_names(const ToyArch& arch) {
+  std::vector<std::string> out;
+  for (const std::string& name : toy_layer_names(arch))
+    if (name == "AttnWts" || name.ends_with("/AttnWts")) out.push_back(name);
+  return out;
+}
+
+std::vector<std::string> record_chain_layers(const ToyArch& arch) {
+  if (arch.notebook()) return {"dot", "lambda", "Voutput", "skipadd"};
+  std::vector<std::string> out{arch.pos ? "XwithPos" : "XEmbed"};
+  for (const std::string& name : toy_layer_names(arch)) {
+    const size_t slash = name.find('/');
+    if (slash == std::string::npos) continue;  // not a block layer
+    const std::string own = name.substr(slash + 1);
+    if (own != "Qmat" && own != "Kmat" && own != "Vmat" && own != "AttnWts") out.push_back(name);
+  }
+  return out;
+}
+
+std::vector<std::string> record_snapshot_arrays(const ToyArch& arch) {
+  std::vector<std::string> out{"epochs", "share@epochs"};
+  for (const std::string& name : attention_layer_names(arch)) out.push_back(name + "@epochs");
+  out.push_back("activation@epochs");
+  return out;
+}
+
+ToyArch run_arch(const nlohmann::json& config) {
+  nlohmann::json keys = nlohmann::json::object();  // only the variant's keys: the others do not decide the layers
+  for (const char* k : {"heads", "wo", "layers", "ffn", "norm", "pos", "residual", "mask"})
+    if (config.contains(k)) keys[k] = config.at(k);
+  TrainSettings s;
+  from_json(keys, s);
+  s.arch.validate();
+  return s.arch;
+}
+
+std::vector<std::pair<std::string, std::vector<float>>> attention_evidence_per_head(const ToyCorpus& corpus,
+                                                                                    const ToyArch& arch,
+                                                                                    const NpzArrays& attention) {
+  std::vector<std::pair<std::string, std::vector<float>>> out;
+  if (arch.notebook()) return out;
+  for (const auto& [name, w] : attention) out.push_back({name, attention_to_evidence_per_head(corpus, w)});
+  return out;
+}
+
+float strongest_evidence(const std::vector<std::pair<std::string, std::vector<float>>>& per_head) {
+  float best = std::nanf("");
+  for (const auto& [name, heads] : per_head)
+    for (float v : heads) best = std::fmax(best, v);
+  return best;
+}
+
+nlohmann::json attn_heads_json(const RunRecord& r) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, heads] : r.attn_heads) {
+    nlohmann::json values = nlohmann::json::array();
+    for (float v : heads) values.push_back(std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v));
+    j[name] = values;
+  }
+  return j;
+}
+
 nlohmann::json run_json(const RunRecord& r) {
   nlohmann::json j;
   j["kind"] = "toyformer-run";
@@ -136,25 +201,51 @@ nlohmann::json run_json(const RunRecord& r) {
                                                                             : nlohmann::json(r.attn_the_to_subject)},
                   {"params", r.params},
                   {"us_per_step", r.us_per_step}};
+  if (!r.attn_heads.empty()) j["metrics"]["attn_heads"] = attn_heads_json(r);
   j["history"] = {{"loss", r.loss}, {"lr", r.lr}, {"reductions", r.reductions}};
   return j;
 }
+
+namespace {
+
+// The array `name` of a run directory's activations.npz (`arrays`); the error names the file and run.json's model.
+const Tensor& array_of(const NpzArrays& arrays, const std::string& name, const std::string& path,
+                       const ToyArch& arch) {
+  for (const auto& [k, t] : arrays)
+    if (k == name) return t;
+  fail("{}: no array '{}' (run.json's model, {}, has that layer)", path, name, arch.describe());
+}
+
+// AttnWts [N, T, T] of the notebook's model, L<block>/AttnWts [N, heads, T, T] of a variant.
+Shape attention_shape(const ToyArch& arch, int64_t N, int64_t T) {
+  return arch.notebook() ? Shape{N, T, T} : Shape{N, arch.heads, T, T};
+}
+
+}  // namespace
 
 RunRecord load_run_dir(const std::string& dir) {
   const std::string jpath = (fs::path(dir) / "run.json").string();
   const nlohmann::json j = read_json_record(jpath);
   RunRecord r = record_from_json(j, jpath);
   const std::string apath = (fs::path(dir) / "activations.npz").string();
-  r.activation = load_npz_array(apath, "activation");
-  r.attn = load_npz_array(apath, "AttnWts");
-  for (auto& [k, t] : load_npz(apath))
-    if (k == "dot" || k == "lambda" || k == "Voutput" || k == "skipadd" || k == "epochs" || k == "AttnWts@epochs" ||
-        k == "activation@epochs" || k == "share@epochs")
-      r.layers.push_back({k, t});
+  const NpzArrays all = load_npz(apath);
   const int64_t N = r.corpus.size(), T = r.corpus.seq_len(), V = r.corpus.vocab_size();
-  TOY_CHECK(r.activation.shape() == (Shape{N, T, V}) && r.attn.shape() == (Shape{N, T, T}),
-            "{}: activation ({}) and AttnWts ({}) do not match the corpus of run.json (N={}, T={}, V={})", apath,
-            r.activation.shape().str(), r.attn.shape().str(), N, T, V);
+  r.activation = array_of(all, "activation", apath, r.arch);
+  TOY_CHECK(r.activation.shape() == (Shape{N, T, V}), "{}: activation ({}) does not match the corpus of run.json "
+            "(N={}, T={}, V={})", apath, r.activation.shape().str(), N, T, V);
+  for (const std::string& name : attention_layer_names(r.arch)) {
+    const Tensor& w = array_of(all, name, apath, r.arch);
+    TOY_CHECK(w.shape() == attention_shape(r.arch, N, T), "{}: {} ({}) does not match the corpus and model of "
+              "run.json: expected ({}) (N={}, {}T={})", apath, name, w.shape().str(),
+              attention_shape(r.arch, N, T).str(), N, r.arch.notebook() ? "" : fmt::format("heads={}, ", r.arch.heads),
+              T);
+    r.attention.push_back({name, w});
+  }
+  std::vector<std::string> kept = record_chain_layers(r.arch);
+  for (const std::string& name : record_snapshot_arrays(r.arch)) kept.push_back(name);
+  for (const auto& [k, t] : all)
+    if (std::find(kept.begin(), kept.end(), k) != kept.end()) r.layers.push_back({k, t});
+  r.attn_heads = attention_evidence_per_head(r.corpus, r.arch, r.attention);
   return r;
 }
 

@@ -30,6 +30,7 @@ ToyCorpus corpus_from_json(const nlohmann::json& j);
 // A finished training run.
 struct RunRecord {
   nlohmann::json config;  // the train flags that decide the numbers (H, seed, epochs, optimizer, ...)
+  ToyArch arch;           // the model variant (config's heads, layers, ...; the notebook's model when it has none)
   ToyCorpus corpus;
   std::vector<float> loss, lr;      // per epoch
   std::vector<int64_t> reductions;  // 0-based epochs at whose end the lr was reduced
@@ -37,21 +38,52 @@ struct RunRecord {
   Verdict verdict;       // outcome, share, the judged positions
   LossLevels levels;     // the corpus' loss floor and undecided level
   bool stopped_early = false;
-  float attn_the_to_subject = 0;  // see verdict.h: attention_to_evidence
+  // See verdict.h: attention_to_evidence; a variant's is the strongest head's (the maximum over blocks and heads).
+  float attn_the_to_subject = 0;
+  // A variant's attention_to_evidence of every head, per attention layer: {"L0/AttnWts", [h0, h1]}, ...; empty for
+  // the notebook's model.
+  std::vector<std::pair<std::string, std::vector<float>>> attn_heads;
   int64_t params = 0;
   double us_per_step = 0;
-  Tensor activation, attn;  // [N, T, V] and [N, T, T] over the whole corpus at the final weights
-  // Optional further arrays of the dump: dot, lambda [N, T, T], Voutput, skipadd [N, T, V] (the report's attention
-  // chain section) and the snapshots epochs [S] + AttnWts@epochs [S, N, T, T] (the epoch slider and the small
-  // multiples), activation@epochs [S, N, T, V] (the slider's prediction tables) and share@epochs [S, J] (the judged
-  // positions' shares over training). Sections whose arrays are missing are left out.
+  Tensor activation;  // [N, T, V] over the whole corpus at the final weights
+  // Every attention layer over the whole corpus at the final weights (attention_layer_names(arch)): the notebook's
+  // AttnWts [N, T, T]; a variant's L<block>/AttnWts [N, heads, T, T].
+  NpzArrays attention;
+  // Optional further arrays of the dump (record_chain_layers, record_snapshot_arrays): the layers of the report's
+  // attention chain (the notebook's dot, lambda [N, T, T], Voutput, skipadd [N, T, V]; a variant's block input and
+  // block layers, dot and lambda [N, heads, T, T]) and the snapshots epochs [S] + <attention layer>@epochs
+  // [S, <its shape>] (the epoch slider and the small multiples), activation@epochs [S, N, T, V] (the slider's
+  // prediction tables) and share@epochs [S, J] (the judged positions' shares over training). Sections whose arrays
+  // are missing are left out.
   NpzArrays layers;
   const Tensor* layer(const std::string& name) const;
 };
 
-// run.json: {"kind": "toyformer-run", "config", "corpus", "metrics", "history": {"loss", "lr", "reductions"}}.
+// The attention layers of a model variant: the notebook's AttnWts; a variant's L0/AttnWts, L1/AttnWts, ...
+std::vector<std::string> attention_layer_names(const ToyArch& arch);
+// The layers a run record keeps for the attention chain: the notebook's dot, lambda, Voutput, skipadd; a variant's
+// block input (XwithPos, or XEmbed without pos) and every block layer but Qmat, Kmat, Vmat and AttnWts.
+std::vector<std::string> record_chain_layers(const ToyArch& arch);
+// The snapshot arrays a run record keeps: epochs, share@epochs, <attention layer>@epochs, activation@epochs.
+std::vector<std::string> record_snapshot_arrays(const ToyArch& arch);
+// The model variant of a run.json config (its heads, wo, layers, ffn, norm, pos, residual and mask keys; the
+// notebook's model without them); errors name the key.
+ToyArch run_arch(const nlohmann::json& config);
+// attention_to_evidence of every head of a variant's attention layers (`attention`, as RunRecord holds them); empty
+// for the notebook's model.
+std::vector<std::pair<std::string, std::vector<float>>> attention_evidence_per_head(const ToyCorpus& corpus,
+                                                                                    const ToyArch& arch,
+                                                                                    const NpzArrays& attention);
+// The strongest head's value (the maximum; NaN when every value is NaN: no judged position).
+float strongest_evidence(const std::vector<std::pair<std::string, std::vector<float>>>& per_head);
+// {"L0/AttnWts": [h0, h1], ...} (null for NaN), the "attn_heads" of a variant's run.json and train --json.
+nlohmann::json attn_heads_json(const RunRecord& r);
+
+// run.json: {"kind": "toyformer-run", "config", "corpus", "metrics", "history": {"loss", "lr", "reductions"}}; a
+// variant's metrics add "attn_heads" (attn_heads_json).
 nlohmann::json run_json(const RunRecord& r);
-// Read DIR/run.json and the activation and attention tensors of DIR/activations.npz.
+// Read DIR/run.json and from DIR/activations.npz the activation, every attention layer of run.json's model and the
+// record's further arrays that are present; a variant's attn_heads are computed from its attention layers.
 RunRecord load_run_dir(const std::string& dir);
 
 }  // namespace toy

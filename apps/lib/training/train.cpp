@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "apps/lib/training/verdict.h"
 #include "core/backend.h"
 #include "core/error.h"
 
@@ -270,6 +271,16 @@ std::string attention_table(const ToyCorpus& corpus, const Tensor& attn, int64_t
   std::vector<std::string> rows;
   for (int64_t t = 0; t < T; ++t) rows.push_back(position_label(corpus, seq, t));
   return labelled_table(rows, rows, a.data() + seq * T * T);
+}
+
+std::string attention_tables(const ToyCorpus& corpus, const NpzArrays& attention, int64_t seq) {
+  std::string out;
+  for (const auto& [layer, w] : attention)
+    for (int64_t h = 0; h < attention_heads(w); ++h)
+      out += fmt::format("\nsequence {}: attention weights ({}{}, rows attend to columns)\n{}", seq, layer,
+                         attention_heads(w) > 1 ? fmt::format(" head {}", h) : std::string(),
+                         attention_table(corpus, attention_head(w, h), seq));
+  return out;
 }
 
 }  // namespace toy

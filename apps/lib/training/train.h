@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "apps/lib/training/settings.h"
+#include "core/npz.h"
 #include "cuda/graph_capture.h"
 #include "layers/toy_model.h"
 #include "optim/early_stopping.h"
@@ -109,6 +110,10 @@ std::unique_ptr<Optimizer> make_toy_optimizer(ToyModel& m, const TrainSettings& 
 // Labelled tables, 3 decimals: predictions (rows "0 <ST>", columns the words) and attention weights.
 std::string prediction_table(const ToyCorpus& corpus, const Tensor& activation, int64_t seq);
 std::string attention_table(const ToyCorpus& corpus, const Tensor& attn, int64_t seq);
+// Sequence seq's attention tables of every head of every attention layer (AttnWts [N, T, T], a variant's
+// L<block>/AttnWts [N, heads, T, T]), each under the line `train` prints:
+//   "\nsequence 0: attention weights (L0/AttnWts head 1, rows attend to columns)\n<table>"  ("head h" with heads > 1)
+std::string attention_tables(const ToyCorpus& corpus, const NpzArrays& attention, int64_t seq);
 // A plain-text table: row labels, column labels, rows x cols values with `decimals` decimals, columns at least
 // `min_width` wide.
 std::string labelled_table(const std::vector<std::string>& rows, const std::vector<std::string>& cols,

@@ -189,10 +189,9 @@ TrainedView view_trained(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& 
 RunRecord make_run_record(nlohmann::json config, const ToyCorpus& corpus, ToyModel& m, const TrainedView& v,
                           const TrainResult& r, const NpzArrays& dump) {
   const Model& vm = v.view->model();
-  // TODO(variants, before landing): every head of every block in the record and the report.
-  const Tensor attn = attention_head(vm.output(v.view->attention_layers().front()).value(), 0);
   RunRecord rec;
   rec.config = std::move(config);
+  rec.arch = v.view->config().arch;
   rec.corpus = corpus;
   rec.loss = r.loss;
   rec.lr = r.lr;
@@ -202,16 +201,19 @@ RunRecord make_run_record(nlohmann::json config, const ToyCorpus& corpus, ToyMod
   rec.verdict = v.verdict;
   rec.levels = v.levels;
   rec.stopped_early = r.stopped_early;
-  rec.attn_the_to_subject = attention_to_evidence(corpus, attn);
   rec.params = m.model().param_count();
   rec.us_per_step = r.us_per_step;
   rec.activation = vm.output("activation").value().to(Device::CPU);
-  rec.attn = attn.to(Device::CPU);
-  for (const char* name : {"dot", "lambda", "Voutput", "skipadd"})
+  for (const std::string& name : v.view->attention_layers())
+    rec.attention.push_back({name, vm.output(name).value().to(Device::CPU)});
+  rec.attn_heads = attention_evidence_per_head(corpus, rec.arch, rec.attention);
+  rec.attn_the_to_subject = rec.arch.notebook() ? attention_to_evidence(corpus, rec.attention.front().second)
+                                                : strongest_evidence(rec.attn_heads);
+  for (const std::string& name : record_chain_layers(rec.arch))
     if (vm.has_layer(name)) rec.layers.push_back({name, vm.output(name).value().to(Device::CPU)});
+  const std::vector<std::string> snapshots = record_snapshot_arrays(rec.arch);
   for (auto& [k, t] : dump)
-    if (k == "epochs" || k == "AttnWts@epochs" || k == "activation@epochs" || k == "share@epochs")
-      rec.layers.push_back({k, t});
+    if (std::find(snapshots.begin(), snapshots.end(), k) != snapshots.end()) rec.layers.push_back({k, t});
   return rec;
 }
 
@@ -236,6 +238,11 @@ nlohmann::json train_result_json(const RunRecord& rec) {
   j["optimizer"] = rec.config.at("optimizer");
   j["device"] = rec.config.at("device");
   j["lr_reductions"] = rec.reductions;
+  if (!rec.attn_heads.empty()) {  // a variant's: every head's attention to the evidence, and the strongest
+    j["attn_heads"] = attn_heads_json(rec);
+    j["attn_the_to_subject"] =
+        std::isnan(rec.attn_the_to_subject) ? nlohmann::json(nullptr) : nlohmann::json(rec.attn_the_to_subject);
+  }
   return j;
 }
 

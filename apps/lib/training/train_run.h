@@ -107,7 +107,7 @@ TrainedView view_trained(ToyModel& m, const ToyCorpus& corpus, const ToyConfig& 
 // The record `train --out` / `--report` writes (config: the settings that decide the numbers, as run.json has them).
 RunRecord make_run_record(nlohmann::json config, const ToyCorpus& corpus, ToyModel& m, const TrainedView& v,
                           const TrainResult& r, const NpzArrays& dump);
-// The object `train --json` prints.
+// The object `train --json` prints (a variant's adds attn_heads and attn_the_to_subject, see run_record.h).
 nlohmann::json train_result_json(const RunRecord& rec);
 
 }  // namespace toy

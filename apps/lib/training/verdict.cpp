@@ -290,6 +290,13 @@ float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn) {
   return static_cast<float>(sum / static_cast<double>(pairs.size()));
 }
 
+std::vector<float> attention_to_evidence_per_head(const ToyCorpus& corpus, const Tensor& attn) {
+  std::vector<float> out;
+  for (int64_t h = 0; h < attention_heads(attn); ++h)
+    out.push_back(attention_to_evidence(corpus, attention_head(attn, h)));
+  return out;
+}
+
 Tensor attention_head(const Tensor& attn, int64_t head) {
   TOY_CHECK(head >= 0 && head < attention_heads(attn), "attention: head {} out of range [0, {})", head,
             attention_heads(attn));

@@ -104,6 +104,8 @@ Outcome classify(double share, bool has_judged, const TrainingTrace& trace, cons
 // Mean of AttnWts[s, pos, evidence] over the judged positions (judged_positions above), NaN when there are
 // none. The notebook: AttnWts[s, 3 ('the'), 1 ('man'/'woman')] over both sentences. attn: [N, T, T].
 float attention_to_evidence(const ToyCorpus& corpus, const Tensor& attn);
+// attention_to_evidence of each head of an attention layer: [N, T, T] -> one value, [N, heads, T, T] -> one per head.
+std::vector<float> attention_to_evidence_per_head(const ToyCorpus& corpus, const Tensor& attn);
 
 // One head of a variant's attention weights: attn [N, heads, T, T] -> [N, T, T] (a host copy); [N, T, T] (the
 // notebook's one head) is returned as is for head 0.

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "apps/lib/formats/fs_util.h"
@@ -139,13 +140,81 @@ std::vector<svg::Level> level_lines_of(const ToyCorpus& c, const LossLevels& l) 
 }  // namespace
 
 namespace {
-// The epochs and AttnWts snapshots of a record, when it has consistent ones.
-bool has_snapshots(const RunRecord& r) {
-  const Tensor* ep = r.layer("epochs");
-  const Tensor* a = r.layer("AttnWts@epochs");
-  const int64_t N = r.corpus.size(), T = r.corpus.seq_len();
-  return ep && a && ep->rank() == 1 && ep->dim(0) > 0 && a->shape() == (Shape{ep->dim(0), N, T, T});
+
+// --- Every head of every block: the attention layers of a record ---
+
+// One head of one attention layer of a record: weights [N, heads, T, T] (the notebook's AttnWts [N, T, T]: one head).
+struct HeadRef {
+  std::string layer;  // "AttnWts", "L0/AttnWts"
+  int64_t head = 0, heads = 1;
+};
+
+// Every head of the record's attention layers, block by block (the notebook's: AttnWts alone).
+std::vector<HeadRef> head_refs(const RunRecord& r) {
+  std::vector<HeadRef> out;
+  for (const auto& [name, w] : r.attention)
+    for (int64_t h = 0; h < attention_heads(w); ++h) out.push_back({name, h, attention_heads(w)});
+  return out;
 }
+
+// "L0 head 1": the block and the head of a variant's attention layer.
+std::string head_title(const HeadRef& h) {
+  return fmt::format("{} head {}", h.layer.substr(0, h.layer.find('/')), h.head);
+}
+
+const Tensor& attention_of(const RunRecord& r, const std::string& layer) {
+  for (const auto& [name, w] : r.attention)
+    if (name == layer) return w;
+  fail("report: the record has no attention layer '{}'", layer);
+}
+
+// Sequence s's [T, T] weights of head h in a host copy laid out [S, N, heads, T, T] at snapshot k (or [N, heads, T,
+// T] with k = 0).
+std::vector<float> head_block(const std::vector<float>& v, int64_t N, int64_t T, const HeadRef& h, int64_t s,
+                              int64_t k = 0) {
+  const auto off = static_cast<std::ptrdiff_t>((((k * N + s) * h.heads + h.head) * T) * T);
+  return {v.begin() + off, v.begin() + off + static_cast<std::ptrdiff_t>(T * T)};
+}
+
+// Small multiples of a variant's heads: every head of a block in one row (up to 4 panels to a row).
+int64_t head_grid_cols(const RunRecord& r, int64_t panels) {
+  return panels <= 4 ? panels : std::min<int64_t>(r.arch.heads, 4);
+}
+
+// Sequence s's attention panel of head h at the final weights, titled `title`.
+svg::Heatmap head_heatmap(const RunRecord& r, const HeadRef& h, int64_t s, std::string title) {
+  svg::Heatmap m;
+  m.title = std::move(title);
+  m.row_labels = position_labels(r.corpus, s);
+  m.col_labels = m.row_labels;
+  m.values = head_block(attention_of(r, h.layer).to_vector(), r.corpus.size(), r.corpus.seq_len(), h, s);
+  return m;
+}
+
+// --- Snapshots over training ---
+
+// The snapshot epochs [S], when the record has a non-empty vector of them.
+const Tensor* snapshot_epochs(const RunRecord& r) {
+  const Tensor* ep = r.layer("epochs");
+  return ep && ep->rank() == 1 && ep->dim(0) > 0 ? ep : nullptr;
+}
+
+// The heads whose attention layer has consistent snapshots: <layer>@epochs [S, <the layer's shape>].
+std::vector<HeadRef> snapshot_heads(const RunRecord& r) {
+  std::vector<HeadRef> out;
+  const Tensor* ep = snapshot_epochs(r);
+  if (!ep) return out;
+  for (const HeadRef& h : head_refs(r)) {
+    const Tensor* a = r.layer(h.layer + "@epochs");
+    std::vector<int64_t> dims{ep->dim(0)};
+    for (int64_t d : attention_of(r, h.layer).shape().dims()) dims.push_back(d);
+    if (a && a->shape() == Shape(dims)) out.push_back(h);
+  }
+  return out;
+}
+
+// The epochs and attention snapshots of a record, when it has consistent ones.
+bool has_snapshots(const RunRecord& r) { return !snapshot_heads(r).empty(); }
 
 // Up to k evenly spaced indices of 0..n-1, first and last included.
 std::vector<int64_t> spaced(int64_t n, int64_t k) {
@@ -169,65 +238,61 @@ const Tensor* prediction_snapshots(const RunRecord& r) {
   return p && ep && p->shape() == (Shape{ep->dim(0), N, T, V}) ? p : nullptr;
 }
 
-// The epoch slider: grey-scale attention (and prediction) tables per sequence whose cells an inline script
-// recolours from the snapshots.
-std::string snapshot_section(const RunRecord& r) {
-  const ToyCorpus& c = r.corpus;
-  const int64_t N = c.size(), T = c.seq_len(), V = c.vocab_size();
-  std::vector<float> ep = r.layer("epochs")->to_vector(), a = r.layer("AttnWts@epochs")->to_vector();
-  const Tensor* pred_t = prediction_snapshots(r);
-  const std::vector<float> pred = pred_t ? pred_t->to_vector() : std::vector<float>{};
-  const int64_t S = static_cast<int64_t>(ep.size());
-  std::string b = "<section id=\"snapshots\">\n<h2>Attention over training</h2>\n";
-  // With one batch per epoch a snapshot is that epoch's forward pass; with mini-batches, a pass over the whole corpus
-  // after the epoch's updates.
-  const bool full_batch = !r.config.contains("batch") || r.config["batch"].get<int64_t>() == N;
-  b += fmt::format("<p class=\"note\">The attention weights (<code>AttnWts</code>){} recorded at {} epochs ({}). Drag "
-                   "the slider to watch the pattern form.</p>\n",
-                   pred_t ? " and the predictions (<code>activation</code>; the outlined cell is the target)" : "",
-                   S, full_batch ? "the forward pass of that epoch, before its update"
-                                 : "a pass over the whole corpus after that epoch's updates");
-  b += fmt::format("<p><input type=\"range\" id=\"snap-slider\" min=\"0\" max=\"{}\" value=\"{}\" step=\"1\" "
-                   "style=\"width:480px\"> epoch <b id=\"snap-epoch\">{}</b></p>\n<div class=\"row\">\n",
-                   S - 1, S - 1, static_cast<int64_t>(ep.back()));
-  for (int64_t s = 0; s < N; ++s) {
-    std::vector<std::string> rows = position_labels(c, s);
-    b += fmt::format("<div><h4>Sequence {}: {}</h4>\n<table class=\"values\">\n<tr><th></th>", s, escape(sentence(c, s)));
-    for (const auto& l : rows) b += "<th>" + escape(l) + "</th>";
+// Sequence s's attention table for the slider: empty cells "<id_prefix><s>-<i>-<j>" that the script fills.
+std::string snapshot_attention_table(const ToyCorpus& c, int64_t s, const std::string& id_prefix) {
+  const int64_t T = c.seq_len();
+  std::vector<std::string> rows = position_labels(c, s);
+  std::string b = "<table class=\"values\">\n<tr><th></th>";
+  for (const auto& l : rows) b += "<th>" + escape(l) + "</th>";
+  b += "</tr>\n";
+  for (int64_t i = 0; i < T; ++i) {
+    b += "<tr><th>" + escape(rows[static_cast<size_t>(i)]) + "</th>";
+    for (int64_t j = 0; j < T; ++j) b += fmt::format("<td class=\"num\" id=\"{}{}-{}-{}\"></td>", id_prefix, s, i, j);
     b += "</tr>\n";
-    for (int64_t i = 0; i < T; ++i) {
-      b += "<tr><th>" + escape(rows[static_cast<size_t>(i)]) + "</th>";
-      for (int64_t j = 0; j < T; ++j) b += fmt::format("<td class=\"num\" id=\"snap-{}-{}-{}\"></td>", s, i, j);
-      b += "</tr>\n";
-    }
-    b += "</table>\n</div>\n";
-    if (pred_t) {
-      b += fmt::format("<div><h4>Predictions, sequence {}</h4>\n<table class=\"values\">\n<tr><th></th>", s);
-      for (const auto& w : c.vocab) b += "<th>" + escape(w) + "</th>";
-      b += "</tr>\n";
-      for (int64_t i = 0; i < T; ++i) {
-        b += "<tr><th>" + escape(rows[static_cast<size_t>(i)]) + "</th>";
-        for (int64_t v = 0; v < V; ++v)
-          b += fmt::format("<td class=\"num{}\" id=\"pred-{}-{}-{}\"></td>", c.target(s, i) == v ? " target" : "", s, i, v);
-        b += "</tr>\n";
-      }
-      b += "</table>\n</div>\n";
-    }
   }
-  b += "</div>\n<div class=\"figure\">\n" + run_snapshot_figure(r, svg::Options{false}) + "</div>\n";
-  const std::string share_fig = run_share_figure(r, svg::Options{false});
-  if (!share_fig.empty())
-    b += "<h3>The decision over training</h3>\n<p class=\"note\">The share of the target against its strongest "
-         "competitor at each judged position, at each snapshot (the verdict's measure; the dotted line is the solved "
-         "threshold).</p>\n<div class=\"figure\">\n" + share_fig + "</div>\n";
-  std::string data = "{\"N\":" + std::to_string(N) + ",\"T\":" + std::to_string(T) + ",\"epochs\":[";
-  for (int64_t i = 0; i < S; ++i) data += (i ? "," : "") + std::to_string(static_cast<int64_t>(ep[static_cast<size_t>(i)]));
-  data += "],\"a\":[";
-  for (size_t i = 0; i < a.size(); ++i) data += fmt::format("{}{:.4g}", i ? "," : "", a[i]);
-  data += "],\"V\":" + std::to_string(pred_t ? V : 0) + ",\"p\":[";
-  for (size_t i = 0; i < pred.size(); ++i) data += fmt::format("{}{:.4g}", i ? "," : "", pred[i]);
-  data += "]}";
-  b += "<script>\n(function () {\n  var d = " + data + ";\n" + R"JS(  var slider = document.getElementById("snap-slider");
+  return b + "</table>\n";
+}
+
+// Sequence s's prediction table for the slider: empty cells "pred-<s>-<i>-<v>", the target outlined.
+std::string snapshot_prediction_table(const ToyCorpus& c, int64_t s) {
+  const int64_t T = c.seq_len(), V = c.vocab_size();
+  std::vector<std::string> rows = position_labels(c, s);
+  std::string b = fmt::format("<div><h4>Predictions, sequence {}</h4>\n<table class=\"values\">\n<tr><th></th>", s);
+  for (const auto& w : c.vocab) b += "<th>" + escape(w) + "</th>";
+  b += "</tr>\n";
+  for (int64_t i = 0; i < T; ++i) {
+    b += "<tr><th>" + escape(rows[static_cast<size_t>(i)]) + "</th>";
+    for (int64_t v = 0; v < V; ++v)
+      b += fmt::format("<td class=\"num{}\" id=\"pred-{}-{}-{}\"></td>", c.target(s, i) == v ? " target" : "", s, i, v);
+    b += "</tr>\n";
+  }
+  return b + "</table>\n</div>\n";
+}
+
+// Numbers for the script's data, 4 significant digits: "0.5,1,0.25".
+std::string js_numbers(const std::vector<float>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += fmt::format("{}{:.4g}", i ? "," : "", v[i]);
+  return out;
+}
+
+// The slider's attention data, [S, N, P, T, T] over the P snapshot heads (the notebook's: AttnWts@epochs itself).
+std::vector<float> snapshot_attention_data(const RunRecord& r, const std::vector<HeadRef>& heads, int64_t S) {
+  const int64_t N = r.corpus.size(), T = r.corpus.seq_len();
+  std::vector<std::vector<float>> all;
+  for (const HeadRef& h : heads) all.push_back(r.layer(h.layer + "@epochs")->to_vector());
+  std::vector<float> out;
+  for (int64_t k = 0; k < S; ++k)
+    for (int64_t s = 0; s < N; ++s)
+      for (size_t p = 0; p < heads.size(); ++p) {
+        const std::vector<float> block = head_block(all[p], N, T, heads[p], s, k);
+        out.insert(out.end(), block.begin(), block.end());
+      }
+  return out;
+}
+
+// The slider's script: `show(k)` recolours every cell from snapshot k of the data `d`.
+constexpr const char* kSliderStart = R"JS(  var slider = document.getElementById("snap-slider");
   var label = document.getElementById("snap-epoch");
   function paint(cell, v) {
     var g = Math.round(255 * (1 - Math.min(1, Math.max(0, v))));
@@ -235,7 +300,9 @@ std::string snapshot_section(const RunRecord& r) {
     cell.style.color = g < 128 ? "#fff" : "#000";
     cell.textContent = v.toFixed(3);
   }
-  function show(k) {
+)JS";
+// The notebook's show(k): one attention table per sequence, cells snap-<s>-<i>-<j>.
+constexpr const char* kSliderShowOne = R"JS(  function show(k) {
     label.textContent = d.epochs[k];
     for (var s = 0; s < d.N; s++)
       for (var i = 0; i < d.T; i++) {
@@ -245,13 +312,99 @@ std::string snapshot_section(const RunRecord& r) {
           paint(document.getElementById("pred-" + s + "-" + i + "-" + v), d.p[((k * d.N + s) * d.T + i) * d.V + v]);
       }
   }
-  slider.addEventListener("input", function () { show(+slider.value); });
+)JS";
+// A variant's show(k): d.P tables per sequence (one per block and head), cells snap-<p>-<s>-<i>-<j>.
+constexpr const char* kSliderShowHeads = R"JS(  function show(k) {
+    label.textContent = d.epochs[k];
+    for (var s = 0; s < d.N; s++)
+      for (var i = 0; i < d.T; i++) {
+        for (var p = 0; p < d.P; p++)
+          for (var j = 0; j < d.T; j++)
+            paint(document.getElementById("snap-" + p + "-" + s + "-" + i + "-" + j),
+                  d.a[(((k * d.N + s) * d.P + p) * d.T + i) * d.T + j]);
+        for (var v = 0; v < d.V; v++)
+          paint(document.getElementById("pred-" + s + "-" + i + "-" + v), d.p[((k * d.N + s) * d.T + i) * d.V + v]);
+      }
+  }
+)JS";
+constexpr const char* kSliderEnd = R"JS(  slider.addEventListener("input", function () { show(+slider.value); });
   show(+slider.value);
 })();
 </script>
 </section>
 )JS";
+
+// Sequence s's attention tables for the slider: the notebook's one table; a variant's one per block and head
+// ("L0 head 1"), cells snap-<p>-<s>-<i>-<j>.
+std::string snapshot_attention_tables(const RunRecord& r, const std::vector<HeadRef>& heads, int64_t s) {
+  const ToyCorpus& c = r.corpus;
+  std::string b = fmt::format("<div><h4>Sequence {}: {}</h4>\n", s, escape(sentence(c, s)));
+  if (r.arch.notebook()) return b + snapshot_attention_table(c, s, "snap-") + "</div>\n";
+  b += "<div class=\"row\">\n";
+  for (size_t p = 0; p < heads.size(); ++p)
+    b += fmt::format("<div><h4>{}</h4>\n", escape(head_title(heads[p]))) +
+         snapshot_attention_table(c, s, fmt::format("snap-{}-", p)) + "</div>\n";
+  return b + "</div>\n</div>\n";
+}
+
+// The epoch slider: grey-scale attention (and prediction) tables per sequence whose cells an inline script
+// recolours from the snapshots; a variant's every block and head.
+std::string snapshot_section(const RunRecord& r) {
+  const ToyCorpus& c = r.corpus;
+  const int64_t N = c.size(), T = c.seq_len(), V = c.vocab_size();
+  const std::vector<HeadRef> heads = snapshot_heads(r);
+  std::vector<float> ep = r.layer("epochs")->to_vector();
+  const Tensor* pred_t = prediction_snapshots(r);
+  const std::vector<float> pred = pred_t ? pred_t->to_vector() : std::vector<float>{};
+  const int64_t S = static_cast<int64_t>(ep.size());
+  std::string b = "<section id=\"snapshots\">\n<h2>Attention over training</h2>\n";
+  // With one batch per epoch a snapshot is that epoch's forward pass; with mini-batches, a pass over the whole corpus
+  // after the epoch's updates.
+  const bool full_batch = !r.config.contains("batch") || r.config["batch"].get<int64_t>() == N;
+  b += fmt::format("<p class=\"note\">The attention weights ({}){} recorded at {} epochs ({}). Drag "
+                   "the slider to watch the pattern form.</p>\n",
+                   r.arch.notebook() ? std::string("<code>AttnWts</code>")
+                                     : fmt::format("<code>L&lt;block&gt;/AttnWts</code>, {} head{}: every block and "
+                                                   "head recorded", heads.size(), heads.size() == 1 ? "" : "s"),
+                   pred_t ? " and the predictions (<code>activation</code>; the outlined cell is the target)" : "",
+                   S, full_batch ? "the forward pass of that epoch, before its update"
+                                 : "a pass over the whole corpus after that epoch's updates");
+  b += fmt::format("<p><input type=\"range\" id=\"snap-slider\" min=\"0\" max=\"{}\" value=\"{}\" step=\"1\" "
+                   "style=\"width:480px\"> epoch <b id=\"snap-epoch\">{}</b></p>\n<div class=\"row\">\n",
+                   S - 1, S - 1, static_cast<int64_t>(ep.back()));
+  for (int64_t s = 0; s < N; ++s) {
+    b += snapshot_attention_tables(r, heads, s);
+    if (pred_t) b += snapshot_prediction_table(c, s);
+  }
+  b += "</div>\n<div class=\"figure\">\n" + run_snapshot_figure(r, svg::Options{false}) + "</div>\n";
+  const std::string share_fig = run_share_figure(r, svg::Options{false});
+  if (!share_fig.empty())
+    b += "<h3>The decision over training</h3>\n<p class=\"note\">The share of the target against its strongest "
+         "competitor at each judged position, at each snapshot (the verdict's measure; the dotted line is the solved "
+         "threshold).</p>\n<div class=\"figure\">\n" + share_fig + "</div>\n";
+  std::string data = "{\"N\":" + std::to_string(N) + ",\"T\":" + std::to_string(T);
+  if (!r.arch.notebook()) data += ",\"P\":" + std::to_string(heads.size());
+  data += ",\"epochs\":[";
+  for (int64_t i = 0; i < S; ++i) data += (i ? "," : "") + std::to_string(static_cast<int64_t>(ep[static_cast<size_t>(i)]));
+  data += "],\"a\":[" + js_numbers(snapshot_attention_data(r, heads, S));
+  data += "],\"V\":" + std::to_string(pred_t ? V : 0) + ",\"p\":[" + js_numbers(pred) + "]}";
+  b += "<script>\n(function () {\n  var d = " + data + ";\n" + kSliderStart +
+       (r.arch.notebook() ? kSliderShowOne : kSliderShowHeads) + kSliderEnd;
   return b;
+}
+
+// The causal mask's adder (1 - mask)·(-1e9) of a sequence as a table: 0 where row i may attend to column j <= i.
+std::string mask_adder_table(const std::vector<std::string>& rows) {
+  const size_t T = rows.size();
+  std::string b = "<div><h4>mask adder</h4>\n<table class=\"values\">\n<tr><th></th>";
+  for (const auto& x : rows) b += "<th>" + escape(x) + "</th>";
+  b += "</tr>\n";
+  for (size_t i = 0; i < T; ++i) {
+    b += "<tr><th>" + escape(rows[i]) + "</th>";
+    for (size_t j = 0; j < T; ++j) b += j <= i ? "<td class=\"num\">0</td>" : "<td class=\"num\">-1e9</td>";
+    b += "</tr>\n";
+  }
+  return b + "</table>\n</div>\n";
 }
 
 // The attention chain of each sequence: dot -> lambda -> + mask adder -> AttnWts -> Voutput -> skipadd -> activation.
@@ -262,8 +415,8 @@ std::string chain_section(const RunRecord& r) {
   if (!dot || !lam || !vo || !sk || dot->shape() != (Shape{N, T, T}) || lam->shape() != (Shape{N, T, T}) ||
       vo->shape() != (Shape{N, T, V}) || sk->shape() != (Shape{N, T, V}))
     return "";
-  std::vector<float> d = dot->to_vector(), l = lam->to_vector(), a = r.attn.to_vector(), v = vo->to_vector(),
-                     z = sk->to_vector(), p = r.activation.to_vector();
+  std::vector<float> d = dot->to_vector(), l = lam->to_vector(), a = attention_of(r, "AttnWts").to_vector(),
+                     v = vo->to_vector(), z = sk->to_vector(), p = r.activation.to_vector();
   std::string b = "<section id=\"chain\">\n<h2>The attention chain</h2>\n<p class=\"note\">Per sequence, each stage "
                   "of the attention layer: raw scores <code>dot</code> = Q&middot;K<sup>T</sup>, scaled scores "
                   "<code>lambda</code> = dot/&radic;H, the causal mask's adder (1 &minus; mask)&middot;(&minus;1e9), the "
@@ -278,15 +431,7 @@ std::string chain_section(const RunRecord& r) {
     };
     stage("dot (raw scores)", rows, d.data() + s * T * T);
     stage("lambda (scaled scores)", rows, l.data() + s * T * T);
-    b += "<div><h4>mask adder</h4>\n<table class=\"values\">\n<tr><th></th>";
-    for (const auto& x : rows) b += "<th>" + escape(x) + "</th>";
-    b += "</tr>\n";
-    for (int64_t i = 0; i < T; ++i) {
-      b += "<tr><th>" + escape(rows[static_cast<size_t>(i)]) + "</th>";
-      for (int64_t j = 0; j < T; ++j) b += j <= i ? "<td class=\"num\">0</td>" : "<td class=\"num\">-1e9</td>";
-      b += "</tr>\n";
-    }
-    b += "</table>\n</div>\n";
+    b += mask_adder_table(rows);
     stage("AttnWts (softmax)", rows, a.data() + s * T * T);
     b += "</div>\n<div class=\"row\">\n";
     stage("Voutput (value mix)", c.vocab, v.data() + s * T * V);
@@ -296,26 +441,270 @@ std::string chain_section(const RunRecord& r) {
   }
   return b + "</section>\n";
 }
+
+// --- A variant's attention chain, block by block ---
+
+// A block layer's own name: "L0/ffn1" -> "ffn1".
+std::string own_name(const std::string& layer) { return layer.substr(layer.find('/') + 1); }
+
+// What a variant's chain layer computes, for its table's title.
+std::string chain_stage_title(const RunRecord& r, const std::string& layer) {
+  static const std::map<std::string, std::string> kWhat{
+      {"XwithPos", "the block's input: XEmbed + PosEmbed"}, {"XEmbed", "the block's input: the embedding"},
+      {"Omat", "output projection: &middot;W<sub>O</sub>"}, {"skipadd", "residual sum: input + attention"},
+      {"norm1", "LayerNorm"}, {"ffn1", "feed-forward: relu(x&middot;W<sub>1</sub> + b<sub>1</sub>)"},
+      {"ffn2", "feed-forward: &middot;W<sub>2</sub> + b<sub>2</sub>"}, {"ffnadd", "residual sum: + feed-forward"},
+      {"norm2", "LayerNorm"}};
+  const std::string own = own_name(layer);
+  std::string what = own == "Voutput" ? (r.arch.heads > 1 ? "value mix of every head, concatenated"
+                                                         : "value mix: AttnWts&middot;V")
+                                      : kWhat.count(own) ? kWhat.at(own) : own;
+  return escape(layer) + " (" + what + ")";
+}
+
+// The columns of a variant's [N, T, X] chain layer: the words for the E = V wide ones, the units of ffn1, the head
+// dimensions of Voutput with W_O ("h1.3": head 1, dimension 3).
+std::vector<std::string> chain_columns(const RunRecord& r, const std::string& layer, int64_t X) {
+  const std::string own = own_name(layer);
+  std::vector<std::string> out;
+  for (int64_t j = 0; j < X; ++j) {
+    if (own == "ffn1")
+      out.push_back(fmt::format("u{}", j));
+    else if (own == "Voutput" && r.arch.has_wo())
+      out.push_back(r.arch.heads > 1 ? fmt::format("h{}.{}", j / (X / r.arch.heads), j % (X / r.arch.heads))
+                                     : fmt::format("d{}", j));
+    else if (X == r.corpus.vocab_size())
+      out.push_back(r.corpus.vocab[static_cast<size_t>(j)]);
+    else
+      out.push_back(fmt::format("d{}", j));
+  }
+  return out;
+}
+
+// Whether a variant's record holds every layer of its chain: dot and lambda [N, heads, T, T], the others [N, T, X].
+bool variant_chain_ready(const RunRecord& r) {
+  const int64_t N = r.corpus.size(), T = r.corpus.seq_len();
+  for (const std::string& name : record_chain_layers(r.arch)) {
+    const Tensor* t = r.layer(name);
+    const std::string own = own_name(name);
+    const bool scores = own == "dot" || own == "lambda";
+    if (!t || (scores ? t->shape() != (Shape{N, r.arch.heads, T, T})
+                      : t->rank() != 3 || t->dim(0) != N || t->dim(1) != T || t->dim(2) < 1))
+      return false;
+  }
+  return true;
+}
+
+// Sequence s's table of a variant's [N, T, X] layer.
+std::string chain_stage(const RunRecord& r, const std::string& layer, int64_t s) {
+  const Tensor& t = layer == "activation" ? r.activation : *r.layer(layer);
+  const int64_t T = r.corpus.seq_len(), X = t.dim(2);
+  const std::vector<float> v = t.to_vector();
+  const std::string title = layer == "activation" ? "activation (prediction: sigmoid of the last block's output)"
+                                                  : chain_stage_title(r, layer);
+  return "<div><h4>" + title + "</h4>\n" +
+         value_table(position_labels(r.corpus, s), chain_columns(r, layer, X), v.data() + s * T * X, {}, false) +
+         "</div>\n";
+}
+
+// Sequence s's scores and weights of one head of block `block` ("L0"): dot, lambda, the mask adder, AttnWts.
+std::string chain_head_row(const RunRecord& r, const std::string& block, int64_t h, int64_t s) {
+  const int64_t N = r.corpus.size(), T = r.corpus.seq_len();
+  const std::vector<std::string> rows = position_labels(r.corpus, s);
+  std::string b = "<div class=\"row\">\n";
+  auto head = [&](const std::string& layer, const Tensor& t, const std::string& what) {
+    const HeadRef ref{layer, h, r.arch.heads};
+    const std::vector<float> v = head_block(t.to_vector(), N, T, ref, s);
+    b += fmt::format("<div><h4>{} head {}: {}</h4>\n", escape(block), h, what) +
+         value_table(rows, rows, v.data(), {}, false) + "</div>\n";
+  };
+  head(block + "/dot", *r.layer(block + "/dot"), "dot (raw scores)");
+  head(block + "/lambda", *r.layer(block + "/lambda"), "lambda (scaled scores)");
+  if (r.arch.mask) b += mask_adder_table(rows);
+  head(block + "/AttnWts", attention_of(r, block + "/AttnWts"), "AttnWts (softmax)");
+  return b + "</div>\n";
+}
+
+// The block layers after attention that a variant has, as the chain's note lists them: "<code>Voutput</code>, ...".
+std::string after_attention_text(const ToyArch& arch) {
+  std::string out;
+  for (const std::string& name : record_chain_layers(arch)) {
+    const std::string own = own_name(name);
+    if (name.rfind("L0/", 0) != 0 || own == "dot" || own == "lambda") continue;
+    out += (out.empty() ? "" : ", ") + std::string("<code>") + escape(own) + "</code>";
+  }
+  return out;
+}
+
+// A variant's chain: per sequence and block, every head's scores and weights, then the block's value mix, output
+// projection, residual sums, LayerNorms and feed-forward layers (those the variant has); the prediction last.
+std::string variant_chain_section(const RunRecord& r) {
+  if (!variant_chain_ready(r)) return "";
+  const ToyCorpus& c = r.corpus;
+  std::string b = fmt::format(
+      "<section id=\"chain\">\n<h2>The attention chain</h2>\n<p class=\"note\">Per sequence and block "
+      "(<code>L0</code> .. <code>L{}</code>; model: {}), each stage: for every head the raw scores <code>dot</code> "
+      "= Q&middot;K<sup>T</sup>, the scaled scores <code>lambda</code> = dot/&radic;H,{} the softmax weights "
+      "<code>AttnWts</code>; then the block's layers after attention: {}. Block L0's input is <code>{}</code>, each "
+      "further block's the output of the block before it (its last table); the prediction <code>activation</code> "
+      "is the sigmoid of the last block's output. Q, K and V themselves are left out. Embedding dimensions are "
+      "labelled with the words (E = V), feed-forward units u0.., concatenated head dimensions "
+      "h&lt;head&gt;.&lt;dim&gt;.</p>\n",
+      r.arch.layers - 1, escape(r.arch.describe()),
+      r.arch.mask ? " the causal mask's adder (1 &minus; mask)&middot;(&minus;1e9)," : "",
+      after_attention_text(r.arch), r.arch.pos ? "XwithPos" : "XEmbed");
+  for (int64_t s = 0; s < c.size(); ++s)
+    for (int64_t l = 0; l < r.arch.layers; ++l) {
+      const std::string block = fmt::format("L{}", l);
+      b += fmt::format("<h3>Sequence {}, block {}: {}</h3>\n", s, block, escape(sentence(c, s)));
+      if (l == 0) b += "<div class=\"row\">\n" + chain_stage(r, r.arch.pos ? "XwithPos" : "XEmbed", s) + "</div>\n";
+      for (int64_t h = 0; h < r.arch.heads; ++h) b += chain_head_row(r, block, h, s);
+      b += "<div class=\"row\">\n";
+      for (const std::string& name : record_chain_layers(r.arch)) {
+        const std::string own = own_name(name);
+        if (name.rfind(block + "/", 0) == 0 && own != "dot" && own != "lambda") b += chain_stage(r, name, s);
+      }
+      if (l + 1 == r.arch.layers) b += chain_stage(r, "activation", s);
+      b += "</div>\n";
+    }
+  return b + "</section>\n";
+}
+
+// --- Predictions and attention per sequence ---
+
+// Sequence s's predictions as a heatmap (act: activation [N, T, V], a host copy).
+std::string prediction_heatmap(const ToyCorpus& c, const std::vector<float>& act, int64_t s) {
+  const int64_t T = c.seq_len(), V = c.vocab_size();
+  svg::Heatmap hp;
+  hp.title = fmt::format("predictions, sequence {}", s);
+  hp.row_labels = position_labels(c, s);
+  hp.col_labels = c.vocab;
+  hp.col_axis = "predicted next token";
+  hp.hover_arrow = " predicts ";
+  hp.values.assign(act.begin() + s * T * V, act.begin() + (s + 1) * T * V);
+  return "<div class=\"figure\">" + svg::heatmap(hp, svg::Options{false}) + "</div>\n";
+}
+
+// Sequence s's prediction table (the target outlined, the row maximum bold).
+std::string prediction_value_table(const ToyCorpus& c, const std::vector<float>& act, int64_t s) {
+  const int64_t T = c.seq_len(), V = c.vocab_size();
+  std::vector<int64_t> target;
+  for (int64_t t = 0; t < T; ++t) target.push_back(c.target(s, t));
+  return "<div><h4>Predictions (activation)</h4>\n" +
+         value_table(position_labels(c, s), c.vocab, act.data() + s * T * V, target, true) + "</div>\n";
+}
+
+// The notebook's: per sequence the prediction and attention tables, then both as heatmaps.
+std::string sequences_section(const RunRecord& r) {
+  const ToyCorpus& c = r.corpus;
+  const int64_t N = c.size(), T = c.seq_len();
+  std::string b = "<section id=\"sequences\">\n<h2>Predictions and attention per sequence</h2>\n";
+  b += "<p class=\"note\">Predictions are the sigmoid outputs (<code>activation</code>); the outlined cell is the "
+       "target (the next token), the row maximum is bold. Attention weights (<code>AttnWts</code>): row t attends "
+       "to the columns (positions &le; t; the causal mask zeroes the rest).</p>\n";
+  std::vector<float> act = r.activation.to_vector(), att = attention_of(r, "AttnWts").to_vector();
+  for (int64_t s = 0; s < N; ++s) {
+    std::vector<std::string> rows = position_labels(c, s);
+    b += fmt::format("<h3 id=\"seq{}\">Sequence {}: {}</h3>\n<div class=\"row\">\n", s, s, escape(sentence(c, s)));
+    b += prediction_value_table(c, act, s);
+    b += "<div><h4>Attention weights (AttnWts)</h4>\n" + value_table(rows, rows, att.data() + s * T * T, {}, false) +
+         "</div>\n</div>\n<div class=\"row\">\n";
+    svg::Heatmap ha;
+    ha.title = fmt::format("attention weights, sequence {}", s);
+    ha.row_labels = rows;
+    ha.col_labels = rows;
+    ha.values.assign(att.begin() + s * T * T, att.begin() + (s + 1) * T * T);
+    b += "<div class=\"figure\">" + svg::heatmap(ha, svg::Options{false}) + "</div>\n";
+    b += prediction_heatmap(c, act, s) + "</div>\n";
+  }
+  return b + "</section>\n";
+}
+
+// Sequence s's attention at the final weights, one panel per block and head titled "L0 head 1" (small multiples).
+std::string head_grid(const RunRecord& r, int64_t s, const svg::Options& o) {
+  const std::vector<HeadRef> heads = head_refs(r);
+  std::vector<svg::Heatmap> panels;
+  for (const HeadRef& h : heads) panels.push_back(head_heatmap(r, h, s, head_title(h)));
+  return svg::heatmap_grid(panels, head_grid_cols(r, static_cast<int64_t>(heads.size())), o);
+}
+
+// A variant's: per sequence the prediction table and heatmap, then every block's and head's attention weights.
+std::string variant_sequences_section(const RunRecord& r) {
+  const ToyCorpus& c = r.corpus;
+  std::string b = "<section id=\"sequences\">\n<h2>Predictions and attention per sequence</h2>\n";
+  b += fmt::format("<p class=\"note\">Predictions are the sigmoid outputs (<code>activation</code>); the outlined cell "
+                   "is the target (the next token), the row maximum is bold. Attention weights of every block and head "
+                   "(<code>L&lt;block&gt;/AttnWts</code>, {} blocks of {} head{}; &ldquo;L0 head 1&rdquo; is block "
+                   "L0's head 1): row t attends to the columns{}.</p>\n",
+                   r.arch.layers, r.arch.heads, r.arch.heads == 1 ? "" : "s",
+                   r.arch.mask ? " (positions &le; t; the causal mask zeroes the rest)" : " (no causal mask)");
+  const std::vector<float> act = r.activation.to_vector();
+  for (int64_t s = 0; s < c.size(); ++s) {
+    b += fmt::format("<h3 id=\"seq{}\">Sequence {}: {}</h3>\n<div class=\"row\">\n", s, s, escape(sentence(c, s)));
+    b += prediction_value_table(c, act, s) + prediction_heatmap(c, act, s) + "</div>\n";
+    b += fmt::format("<h4>Attention weights, sequence {}: every block and head</h4>\n<div class=\"figure\">\n", s) +
+         head_grid(r, s, svg::Options{false}) + "</div>\n";
+  }
+  return b + "</section>\n";
+}
+
+// The summary's "attention the -> subject": the value, and for a variant the head it comes from.
+std::string attention_summary(const RunRecord& r) {
+  if (std::isnan(r.attn_the_to_subject)) return "n/a";
+  std::string where;
+  for (const auto& [layer, heads] : r.attn_heads)
+    for (size_t h = 0; h < heads.size() && where.empty(); ++h)
+      if (heads[h] == r.attn_the_to_subject) where = head_title(HeadRef{layer, static_cast<int64_t>(h)});
+  return fmt::format("{:.3f}", r.attn_the_to_subject) + (where.empty() ? "" : " (the strongest head: " + where + ")");
+}
+
+// A variant's attention to the evidence per block and head: ("L0", "head 0 0.249, head 1 0.251"), ...
+std::vector<std::pair<std::string, std::string>> attention_head_rows(const RunRecord& r) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const auto& [layer, heads] : r.attn_heads) {
+    std::string text;
+    for (size_t h = 0; h < heads.size(); ++h)
+      text += fmt::format("{}head {} {}", h ? ", " : "", h,
+                          std::isnan(heads[h]) ? std::string("n/a") : fmt::format("{:.3f}", heads[h]));
+    rows.push_back({layer.substr(0, layer.find('/')), text});
+  }
+  return rows;
+}
+
+// attention.svg of a variant: per sequence one panel per block and head, "sequence 0: L0 head 1".
+std::string head_attention_figure(const RunRecord& r, const svg::Options& o) {
+  const std::vector<HeadRef> heads = head_refs(r);
+  std::vector<svg::Heatmap> panels;
+  for (int64_t s = 0; s < r.corpus.size(); ++s)
+    for (const HeadRef& h : heads) panels.push_back(head_heatmap(r, h, s, fmt::format("sequence {}: {}", s, head_title(h))));
+  return svg::heatmap_grid(panels, head_grid_cols(r, static_cast<int64_t>(heads.size())), o);
+}
 }  // namespace
 
 std::string run_snapshot_figure(const RunRecord& r, const svg::Options& o) {
-  if (!has_snapshots(r)) return "";
+  const std::vector<HeadRef> heads = snapshot_heads(r);
+  if (heads.empty()) return "";
   const ToyCorpus& c = r.corpus;
   const int64_t N = c.size(), T = c.seq_len();
-  std::vector<float> ep = r.layer("epochs")->to_vector(), a = r.layer("AttnWts@epochs")->to_vector();
+  std::vector<float> ep = r.layer("epochs")->to_vector();
+  std::map<std::string, std::vector<float>> snaps;  // <layer>@epochs [S, N(, heads), T, T], a host copy
+  for (const HeadRef& h : heads)
+    if (!snaps.count(h.layer)) snaps[h.layer] = r.layer(h.layer + "@epochs")->to_vector();
   const std::vector<int64_t> picks = spaced(static_cast<int64_t>(ep.size()), 8);
   std::vector<svg::Heatmap> panels;
   for (int64_t s = 0; s < N; ++s)
-    for (int64_t k : picks) {
-      svg::Heatmap h;
-      h.title = fmt::format("sequence {}, epoch {}", s, static_cast<int64_t>(ep[static_cast<size_t>(k)]));
-      h.row_labels = position_labels(c, s);
-      h.col_labels = h.row_labels;
-      const size_t off = static_cast<size_t>((k * N + s) * T * T);
-      h.values.assign(a.begin() + static_cast<std::ptrdiff_t>(off), a.begin() + static_cast<std::ptrdiff_t>(off + static_cast<size_t>(T * T)));
-      h.show_values = false;
-      panels.push_back(std::move(h));
-    }
+    for (const HeadRef& h : heads)
+      for (int64_t k : picks) {
+        svg::Heatmap m;
+        const auto epoch = static_cast<int64_t>(ep[static_cast<size_t>(k)]);
+        m.title = r.arch.notebook() ? fmt::format("sequence {}, epoch {}", s, epoch)
+                                    : fmt::format("sequence {}, {}, epoch {}", s, head_title(h), epoch);
+        m.row_labels = position_labels(c, s);
+        m.col_labels = m.row_labels;
+        m.values = head_block(snaps[h.layer], N, T, h, s, k);
+        m.show_values = false;
+        panels.push_back(std::move(m));
+      }
   return svg::heatmap_grid(panels, static_cast<int64_t>(std::min<size_t>(picks.size(), 4)), o);
 }
 
@@ -370,9 +759,10 @@ std::string run_report_html(const RunRecord& r) {
   const std::string H = r.config.contains("H") ? json_value_text(r.config["H"]) : "?";
   const std::string seed = r.config.contains("seed") ? json_value_text(r.config["seed"]) : "?";
   std::string b;
-  b += fmt::format("<h1>toyformer run: H={}, seed {}</h1>\n<p class=\"sub\">{} epochs, {} sequences of {} tokens, "
+  b += fmt::format("<h1>toyformer run: H={}, seed {}</h1>\n<p class=\"sub\">{}{} epochs, {} sequences of {} tokens, "
                    "vocabulary of {}</p>\n",
-                   escape(H), escape(seed), r.loss.size(), N, T, V);
+                   escape(H), escape(seed), r.arch.notebook() ? "" : "model " + escape(r.arch.describe()) + "; ",
+                   r.loss.size(), N, T, V);
 
   b += "<section id=\"summary\">\n<h2>Summary</h2>\n";
   {
@@ -407,11 +797,13 @@ std::string run_report_html(const RunRecord& r) {
                  {"final learning rate", fmt::format("{:.4g}", r.final_lr)},
                  {"epochs", fmt::format("{}{}", r.loss.size(), r.stopped_early ? " (early stop)" : "")},
                  {"LR reductions", reds},
-                 {"attention the \u2192 subject", std::isnan(r.attn_the_to_subject)
-                                                      ? std::string("n/a")
-                                                      : fmt::format("{:.3f}", r.attn_the_to_subject)},
+                 {"attention the \u2192 subject", attention_summary(r)},
                  {"parameters", fmt::format("{}", r.params)},
                  {"\u00b5s per training step", fmt::format("{:.2f}", r.us_per_step)}});
+  if (!r.attn_heads.empty())
+    b += "<p class=\"note\">Attention the &rarr; subject: the attention weight from each position whose next token "
+         "depends on the subject to the position that tells the sentences apart, mean over those positions, for "
+         "every block and head (the summary row gives the strongest head):</p>\n" + kv_table(attention_head_rows(r));
   b += "</section>\n";
 
   b += "<section id=\"config\">\n<h2>Configuration</h2>\n";
@@ -425,37 +817,8 @@ std::string run_report_html(const RunRecord& r) {
   b += run_loss_figure(r, inl);
   b += "</div>\n</section>\n";
 
-  b += "<section id=\"sequences\">\n<h2>Predictions and attention per sequence</h2>\n";
-  b += "<p class=\"note\">Predictions are the sigmoid outputs (<code>activation</code>); the outlined cell is the "
-       "target (the next token), the row maximum is bold. Attention weights (<code>AttnWts</code>): row t attends "
-       "to the columns (positions &le; t; the causal mask zeroes the rest).</p>\n";
-  std::vector<float> act = r.activation.to_vector(), att = r.attn.to_vector();
-  for (int64_t s = 0; s < N; ++s) {
-    std::vector<std::string> rows = position_labels(c, s);
-    std::vector<int64_t> target;
-    for (int64_t t = 0; t < T; ++t) target.push_back(c.target(s, t));
-    b += fmt::format("<h3 id=\"seq{}\">Sequence {}: {}</h3>\n<div class=\"row\">\n", s, s, escape(sentence(c, s)));
-    b += "<div><h4>Predictions (activation)</h4>\n" +
-         value_table(rows, c.vocab, act.data() + s * T * V, target, true) + "</div>\n";
-    b += "<div><h4>Attention weights (AttnWts)</h4>\n" + value_table(rows, rows, att.data() + s * T * T, {}, false) +
-         "</div>\n</div>\n<div class=\"row\">\n";
-    svg::Heatmap ha;
-    ha.title = fmt::format("attention weights, sequence {}", s);
-    ha.row_labels = rows;
-    ha.col_labels = rows;
-    ha.values.assign(att.begin() + s * T * T, att.begin() + (s + 1) * T * T);
-    b += "<div class=\"figure\">" + svg::heatmap(ha, inl) + "</div>\n";
-    svg::Heatmap hp;
-    hp.title = fmt::format("predictions, sequence {}", s);
-    hp.row_labels = rows;
-    hp.col_labels = c.vocab;
-    hp.col_axis = "predicted next token";
-    hp.hover_arrow = " predicts ";
-    hp.values.assign(act.begin() + s * T * V, act.begin() + (s + 1) * T * V);
-    b += "<div class=\"figure\">" + svg::heatmap(hp, inl) + "</div>\n</div>\n";
-  }
-  b += "</section>\n";
-  b += chain_section(r);
+  b += r.arch.notebook() ? sequences_section(r) : variant_sequences_section(r);
+  b += r.arch.notebook() ? chain_section(r) : variant_chain_section(r);
   const bool snaps = has_snapshots(r);
   if (snaps) b += snapshot_section(r);
   return page(fmt::format("toyformer run H={} seed {}", H, seed), b, snaps);
@@ -519,9 +882,10 @@ std::string run_loss_figure(const RunRecord& r, const svg::Options& o) {
 }
 
 std::string run_attention_figure(const RunRecord& r, const svg::Options& o) {
+  if (!r.arch.notebook()) return head_attention_figure(r, o);
   const ToyCorpus& c = r.corpus;
   const int64_t T = c.seq_len();
-  std::vector<float> att = r.attn.to_vector();
+  std::vector<float> att = attention_of(r, "AttnWts").to_vector();
   std::vector<svg::Heatmap> panels;
   for (int64_t s = 0; s < c.size(); ++s) {
     svg::Heatmap h;

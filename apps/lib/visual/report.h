@@ -21,14 +21,17 @@ void write_run_dir(const std::string& dir, const RunRecord& r, const NpzArrays& 
 void write_sweep_dir(const std::string& dir, const SweepData& d);
 
 // The pages. Every figure is inline SVG; there is no external stylesheet, script, font or image. The one inline
-// script: the epoch slider of a run with attention snapshots (absent otherwise).
+// script: the epoch slider of a run with attention snapshots (absent otherwise). A model variant's run page shows every
+// block and head: its attention as small multiples ("L0 head 1") per sequence and in the slider, its attention chain
+// block by block, and the attention to the evidence per head.
 std::string run_report_html(const RunRecord& r);
 std::string sweep_report_html(const SweepData& d);
 // The figures, as the pages inline them or as standalone .svg files (the default options).
 std::string run_loss_figure(const RunRecord& r, const svg::Options& o = {});
-std::string run_attention_figure(const RunRecord& r, const svg::Options& o = {});  // one panel per sequence
-// Attention heatmaps at up to 8 evenly spaced snapshot epochs per sequence (small multiples, for printing); empty
-// when the record has no AttnWts snapshots.
+// One panel per sequence; a variant's: one per sequence, block and head ("sequence 0: L0 head 1", small multiples).
+std::string run_attention_figure(const RunRecord& r, const svg::Options& o = {});
+// Attention heatmaps at up to 8 evenly spaced snapshot epochs per sequence (and a variant's block and head: "sequence
+// 0, L0 head 1, epoch 50"; small multiples, for printing); empty when the record has no attention snapshots.
 std::string run_snapshot_figure(const RunRecord& r, const svg::Options& o = {});
 std::string sweep_loss_figure(const SweepData& d, const svg::Options& o = {});     // final loss per H
 std::string sweep_rate_figure(const SweepData& d, const svg::Options& o = {});     // outcome rates per H
