@@ -1,5 +1,6 @@
-// `toyformer sweep`: train every (H, seed) of a grid in parallel and summarize (runs.csv, summary.csv, timing.csv,
-// report.html); `--shard i/n` runs one slice of the grid, `toyformer sweep merge DIR... --out OUT` combines slices.
+// `toyformer sweep`: train every (H, seed) of a grid -- or every combination of --grid's axes (H, heads, layers, ...)
+// and seeds -- in parallel and summarize (runs.csv, summary.csv, timing.csv, report.html); `--shard i/n` runs one slice
+// of the grid, `toyformer sweep merge DIR... --out OUT` combines slices.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ namespace {
 
 struct SweepCli : TrainingFlags {
   std::string hs = "10,20,40", shard = "1/1", out;
+  std::vector<std::string> grid;  // --grid AXIS=V1,V2 ...
   int64_t seeds = 100;
   uint64_t seed_start = 1;
   int jobs = 0;
@@ -30,15 +32,27 @@ struct SweepCli : TrainingFlags {
   std::string merge_out;
 };
 
+// The files' columns in --help (apps/lib/sweep/sweep.h: runs_csv, summary_csv).
+constexpr const char* kSweepFiles =
+    "Files in --out: runs.csv (a row per run), summary.csv (a row per grid point), timing.csv, sweep.json, "
+    "report.html, final_loss.svg, outcome_rate.svg. attn_the_to_subject: the attention weight from each judged "
+    "position ('the') to its evidence position ('man'/'woman'), mean over the judged positions; for a model with "
+    "several blocks or heads the strongest evidence head, the maximum of attn_heads. With --grid's model axes (or a "
+    "variant: --heads 2, ...) runs.csv has the axes as columns after H and attn_heads, the same measure for every "
+    "head of every block (space-separated: L0h0 L0h1 ... L1h0 ...), and summary.csv the axes and a path column: "
+    "fused stacks (the notebook's model, its seeds as stacks on one fused step), graph stacks (the same on --step "
+    "graph) or graph single models (a variant: one model per seed on the graph step, as train runs it). A sweep "
+    "over H alone writes the files of every sweep before --grid.";
+
 std::string duration(double s) {
   if (s < 60) return fmt::format("{:.1f} s", s);
   return fmt::format("{}m{:02d}s", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
 }
 
-int run_sweep(const SweepCli& c) {
-  TOY_CHECK(!c.out.empty(), "sweep: --out DIR is required (or: toyformer sweep merge DIR... --out OUT)");
+int run_sweep(const SweepCli& c, const CLI::App& app) {
   SweepConfig cfg = sweep_config(c);
-  cfg.Hs = parse_int_list(c.hs, "--H");
+  set_sweep_grid(cfg, app, c.hs, c.grid);  // first: `--grid --out DIR` hands --out to --grid, and this says so
+  TOY_CHECK(!c.out.empty(), "sweep: --out DIR is required (or: toyformer sweep merge DIR... --out OUT)");
   cfg.seeds = c.seeds;
   cfg.seed_start = c.seed_start;
   const Shard shard = parse_shard(c.shard);
@@ -59,11 +73,15 @@ int run_sweep(const SweepCli& c) {
   const auto t0 = std::chrono::steady_clock::now();
   auto last = t0;
   int64_t last_line = 0;
-  auto on_done = [&](const RunResult&, int64_t done, int64_t total) {
+  // The ETA weighs each run by its estimated cost: the notebook's stacks finish long before a grid's variants.
+  double cost_total = 0, cost_done = 0;
+  for (const RunSpec& r : runs) cost_total += model_step_cost(r.H, r.arch);
+  auto on_done = [&](const RunResult& r, int64_t done, int64_t total) {
     if (c.quiet) return;
+    cost_done += model_step_cost(r.H, r.arch);
     const auto now = std::chrono::steady_clock::now();
     const double el = std::chrono::duration<double>(now - t0).count();
-    const double eta = el / static_cast<double>(done) * static_cast<double>(total - done);
+    const double eta = done == total ? 0.0 : el / cost_done * std::max(0.0, cost_total - cost_done);
     if (tty) {
       if (done != total && std::chrono::duration<double>(now - last).count() < 0.1) return;
       const int width = 30, fill = static_cast<int>(width * done / total);
@@ -111,11 +129,14 @@ int run_merge(const SweepCli& c) {
 
 Runner add_sweep(CLI::App& app) {
   auto c = std::make_shared<SweepCli>();
-  CLI::App* s = app.add_subcommand("sweep", "train every (H, seed) of a grid in parallel; write runs.csv, summary.csv, "
-                                            "report.html (see also: sweep merge)");
-  add_grid_flags(s, c->hs, c->seeds, c->seed_start, c->jobs, c->shard);
+  CLI::App* s = app.add_subcommand("sweep", "train every (H, seed) of a grid, or every point of --grid's axes and "
+                                            "seeds, in parallel; write runs.csv, summary.csv, report.html (see also: "
+                                            "sweep merge)");
+  add_grid_flags(s, c->hs, c->seeds, c->seed_start, c->jobs, c->shard, c->grid);
   s->add_option("--out", c->out, "output directory (new or empty; --force overwrites)")->check(non_empty_path());
-  add_training_flags(s, *c, "cpu | cuda (on cuda each H trains as one stack, one H at a time)");
+  add_training_flags(s, *c, "cpu | cuda (on cuda each grid point of the notebook's model trains as one stack, one "
+                            "at a time)");
+  s->footer(std::string(kOutcomeRules) + "\n\n" + kSweepFiles);
   s->add_flag("--quiet", c->quiet, "no progress output");
   s->add_flag("--force", c->force, "let --out write into a directory that already holds files (overwriting them)");
   s->require_subcommand(0, 1);
@@ -124,7 +145,7 @@ Runner add_sweep(CLI::App& app) {
   m->add_option("DIRS", c->merge_dirs, "shard output directories")->required();
   m->add_option("--out", c->merge_out, "output directory")->required();
   m->add_flag("--force", c->force, "let --out write into a directory that already holds files (overwriting them)");
-  return [c, m] { return m->parsed() ? run_merge(*c) : run_sweep(*c); };
+  return [c, m, s] { return m->parsed() ? run_merge(*c) : run_sweep(*c, *s); };
 }
 
 }  // namespace toy::app

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -14,7 +15,9 @@
 #include "apps/lib/sweep/sweep.h"
 #include "apps/lib/training/train.h"
 #include "apps/lib/training/verdict.h"
+#include "core/error.h"
 #include <string>
+#include <vector>
 
 namespace toy::app {
 
@@ -169,16 +172,44 @@ inline void add_snapshot_flags(CLI::App* s, int64_t& every, std::string& layers)
       ->check(int_in(0, kMaxSteps));
   s->add_option("--snapshot-layers", layers, "comma-separated layers to snapshot")->capture_default_str();
 }
+// --grid's words in --help (apps/lib/sweep/grid.h: parse_grid).
+inline const char* kGridHelp =
+    "AXIS=V1,V2,... words: the grid's axes in order (the first the slowest, then --seeds), every combination trained. "
+    "Axes: H (as --H), heads, layers, ffn, norm (none|layer), wo, pos, residual, mask (true|false: pos=false is "
+    "--no-pos), with the flags' ranges. Without an H axis, --H is the first axis. An axis is given in --grid or by its "
+    "flag, not both; the other model flags (e.g. --ffn 16) set every grid point. E.g. --grid H=10,20,40 heads=1,2,4 "
+    "layers=1,2. Grid points of the notebook's model train as fused stacks of seeds; a variant trains one model per "
+    "seed on the graph step (summary.csv's path column)";
+
 inline void add_grid_flags(CLI::App* s, std::string& hs, int64_t& seeds, uint64_t& seed_start, int& jobs,
-                           std::string& shard) {
-  s->add_option("--H", hs, "comma-separated head sizes")->capture_default_str();
-  s->add_option("--seeds", seeds, "seeds per H, >= 1")->check(int_in(1, int64_t{1} << 40))->capture_default_str();
+                           std::string& shard, std::vector<std::string>& grid) {
+  s->add_option("--H", hs, "comma-separated head sizes (the H axis; or --grid H=...)")->capture_default_str();
+  s->add_option("--grid", grid, kGridHelp)->expected(1, -1);
+  s->add_option("--seeds", seeds, "seeds per grid point, >= 1")
+      ->check(int_in(1, int64_t{1} << 40))
+      ->capture_default_str();
   s->add_option("--seed-start", seed_start, "first seed (seeds seed-start .. seed-start+seeds-1 must stay below 2^64)")
       ->check(seed_value())
       ->capture_default_str();
   s->add_option("--jobs", jobs, "parallel runs (0: one per core)")->check(int_in(0, 4096))->capture_default_str();
   s->add_option("--shard", shard, "run only slice i of n of the grid (grid point k goes to shard k % n + 1)")
       ->capture_default_str();
+}
+
+// The sweep's grid from --grid and --H on a parsed command: --grid's axes in their order; H from --H (first) unless
+// --grid names it. An axis given both in --grid and by its flag (--H, --heads, --no-pos, ...) is refused.
+inline void set_sweep_grid(SweepConfig& cfg, const CLI::App& app, const std::string& hs,
+                           const std::vector<std::string>& grid) {
+  std::vector<GridAxis> axes = parse_grid(grid);
+  for (const GridAxis& a : axes) {
+    const std::string flag = axis_flag(a.name);
+    TOY_CHECK(app.get_option(flag)->count() == 0,
+              "--grid {}=...: {} is also given as {} (give an axis in --grid or by its flag, not both)", a.name, a.name,
+              flag);
+  }
+  if (std::none_of(axes.begin(), axes.end(), [](const GridAxis& a) { return a.name == "H"; }))
+    axes.insert(axes.begin(), GridAxis{"H", parse_int_list(hs, "--H")});
+  set_grid(cfg, axes);
 }
 
 }  // namespace toy::app

@@ -179,6 +179,7 @@ std::shared_ptr<PyRun> train_run(const std::vector<std::string>& args,
 
 struct SweepFlags : app::TrainingFlags {
   std::string hs = "10,20,40", shard = "1/1";
+  std::vector<std::string> grid;
   int64_t seeds = 100;
   uint64_t seed_start = 1;
   int jobs = 0;
@@ -188,7 +189,7 @@ std::shared_ptr<SweepData> sweep_runs(const std::vector<std::string>& args,
                                       const std::optional<std::vector<std::string>>& sentences) {
   SweepFlags c;
   CLI::App app("toyformer sweep", "sweep");
-  app::add_grid_flags(&app, c.hs, c.seeds, c.seed_start, c.jobs, c.shard);
+  app::add_grid_flags(&app, c.hs, c.seeds, c.seed_start, c.jobs, c.shard, c.grid);
   app::add_training_flags(&app, c);
   parse_flags(app, args);
 
@@ -198,7 +199,7 @@ std::shared_ptr<SweepData> sweep_runs(const std::vector<std::string>& args,
       [&] {
         // The checks and their order are `sweep`'s (apps/cmd_sweep.cpp).
         SweepConfig cfg = app::sweep_config(c);
-        cfg.Hs = parse_int_list(c.hs, "--H");
+        app::set_sweep_grid(cfg, app, c.hs, c.grid);
         cfg.seeds = c.seeds;
         cfg.seed_start = c.seed_start;
         if (sentences) cfg.corpus_source = fmt::format("{} sentences (Python)", sentences->size());
@@ -333,9 +334,10 @@ PYBIND11_MODULE(_core, m) {
       .def("share_svg", [](const PyRun& r) { return run_share_figure(r.rec); });
 
   py::class_<SweepData, std::shared_ptr<SweepData>>(m, "SweepData")
-      .def_property_readonly("runs_csv", [](const SweepData& d) { return runs_csv(d.runs); })
-      .def_property_readonly("summary_csv", [](const SweepData& d) { return summary_csv(summarize(d.config, d.runs)); })
-      .def_property_readonly("timing_csv", [](const SweepData& d) { return timing_csv(d.runs); })
+      .def_property_readonly("runs_csv", [](const SweepData& d) { return runs_csv(d.config, d.runs); })
+      .def_property_readonly("summary_csv",
+                             [](const SweepData& d) { return summary_csv(d.config, summarize(d.config, d.runs)); })
+      .def_property_readonly("timing_csv", [](const SweepData& d) { return timing_csv(d.config, d.runs); })
       .def_property_readonly("sweep_json", [](const SweepData& d) { return sweep_json(d).dump(); })
       .def("summary_table", [](const SweepData& d) { return summary_table(d); })
       .def("save", [](const SweepData& d, const std::string& dir) { writing([&] { write_sweep_dir(dir, d); }); })

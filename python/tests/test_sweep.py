@@ -57,3 +57,73 @@ def test_sweep_runs_match_train():
         run = toyformer.train(H=20, seed=int(row["seed"]), epochs=300)
         assert run.outcome == row["outcome"]
         assert f"{run.final_loss:.6g}"[:6] == f"{row['final_loss']:.6g}"[:6]
+
+
+# --- grid= (toyformer sweep --grid) ------------------------------------------------------------------------------
+
+GRID = dict(H=10, seeds=2, epochs=100, grid={"heads": [1, 2], "layers": [1, 2]})
+GRID_FLAGS = ["--H", "10", "--seeds", "2", "--epochs", "100", "--grid", "heads=1,2", "layers=1,2"]
+
+
+def test_sweep_grid_equals_cli(tmp_path):
+    sw = toyformer.sweep(**GRID)
+    sw.save(tmp_path / "py")
+    cli("sweep", "--quiet", "--out", tmp_path / "cli", *GRID_FLAGS)
+    for n in sorted(os.listdir(tmp_path / "cli")):
+        if n != "timing.csv":
+            assert (tmp_path / "py" / n).read_bytes() == (tmp_path / "cli" / n).read_bytes(), n
+    runs = pd.read_csv(tmp_path / "cli" / "runs.csv", dtype={"attn_heads": str})
+    pd.testing.assert_frame_equal(sw.runs, runs)
+    pd.testing.assert_frame_equal(sw.summary, pd.read_csv(tmp_path / "cli" / "summary.csv"))
+    assert list(sw.runs.columns[:4]) == ["H", "heads", "layers", "seed"]
+    assert list(sw.timing.columns) == ["H", "heads", "layers", "seed", "seconds", "us_per_step"]
+    assert list(sw.summary.columns[:4]) == ["H", "heads", "layers", "runs"] and sw.summary.columns[-1] == "path"
+    assert list(sw.summary["path"]) == ["fused stacks"] + ["graph single models"] * 3
+    # attn_heads: a str of one value per (block, head); attn_the_to_subject is the strongest.
+    for _, row in sw.runs.iterrows():
+        heads = [float(x) for x in row["attn_heads"].split()]
+        assert len(heads) == row["heads"] * row["layers"]
+        assert np.float32(max(heads)) == np.float32(row["attn_the_to_subject"])
+    assert sw.config["grid"] == [{"axis": "H", "values": [10]}, {"axis": "heads", "values": [1, 2]},
+                                 {"axis": "layers", "values": [1, 2]}]
+    assert "path: fused stacks" in sw.summary_text()
+
+
+def test_sweep_grid_values_and_order():
+    # Booleans as True/False, norm as its str, H in the grid keeps its place (here: after norm).
+    sw = toyformer.sweep(seeds=1, epochs=20, ffn=4, grid={"norm": ["layer", "none"], "H": [20, 10],
+                                                          "mask": [False, True]})
+    assert list(sw.runs.columns[:4]) == ["H", "norm", "mask", "seed"]
+    assert list(zip(sw.runs["norm"], sw.runs["H"], sw.runs["mask"])) == [
+        ("layer", 20, False), ("layer", 20, True), ("layer", 10, False), ("layer", 10, True),
+        ("none", 20, False), ("none", 20, True), ("none", 10, False), ("none", 10, True)]
+    assert sw.runs["mask"].dtype == bool
+    assert sw.config["ffn"] == 4  # the keyword sets every grid point
+    # H alone in the grid is the H-only sweep of before.
+    a, b = toyformer.sweep(seeds=2, epochs=20, grid={"H": [10, 20]}), toyformer.sweep(H=[10, 20], seeds=2, epochs=20)
+    pd.testing.assert_frame_equal(a.runs, b.runs)
+    assert "attn_heads" not in a.runs.columns and "path" not in a.summary.columns
+
+
+@pytest.mark.parametrize("kw, flags", [
+    (dict(grid={"heads": [1, 2]}, heads=2), ["--heads", "2", "--grid", "heads=1,2"]),
+    (dict(grid={"H": [10]}, H=[10, 20]), ["--H", "10,20", "--grid", "H=10"]),
+    (dict(grid={"pos": [True, False]}, no_pos=True), ["--no-pos", "--grid", "pos=true,false"]),
+    (dict(grid={"foo": [1]}), ["--grid", "foo=1"]),
+    (dict(grid={"layers": [0]}), ["--grid", "layers=0"]),
+    (dict(grid={"heads": []}), ["--grid", "heads="]),
+    (dict(grid={"norm": ["batch"]}), ["--grid", "norm=batch"]),
+], ids=["heads-twice", "H-twice", "pos-twice", "unknown", "range", "empty", "norm"])
+def test_sweep_grid_refusals_are_the_cli_messages(kw, flags, tmp_path):
+    from conftest import cli_error
+    expected = cli_error("sweep", "--quiet", "--epochs", "1", "--seeds", "1", "--out", tmp_path / "cli", *flags)
+    with pytest.raises(ValueError) as e:
+        toyformer.sweep(**{"epochs": 1, "seeds": 1, **kw})
+    assert str(e.value) == expected
+
+
+@pytest.mark.parametrize("grid", [[("heads", [1])], {1: [1]}, {"heads": ["a"]}, {"heads": [1.5]}, {"norm": [1]}],
+                         ids=repr)
+def test_sweep_grid_bad_types(grid):
+    with pytest.raises(TypeError):
+        toyformer.sweep(epochs=1, seeds=1, grid=grid)

@@ -6,6 +6,7 @@
     run.attention_table(0)                       # pandas DataFrame labelled like `toyformer train`'s tables
     sw = toyformer.sweep(H=[10, 20, 40], seeds=100)
     sw.summary                                   # summary.csv as a DataFrame
+    toyformer.sweep(grid={"heads": [1, 2], "layers": [1, 2]}, seeds=20)   # any axis: `toyformer sweep --grid`
 
 Keyword arguments are the command's flags with underscores for dashes, checked by the same code: a bad value
 raises ValueError with the command's message, a value of the wrong type raises TypeError, a device failure (a
@@ -128,10 +129,11 @@ def _corpus(corpus):
     raise TypeError(f"corpus must be None, a path or a list of sentences (str), got {type(corpus).__name__}")
 
 
-def _read_csv(text):
+def _read_csv(text, text_columns=()):
     import io
     if _pd is not None:
-        return _pd.read_csv(io.StringIO(text))
+        header = text.partition("\n")[0].split(",")
+        return _pd.read_csv(io.StringIO(text), dtype={c: str for c in text_columns if c in header})
     data = np.genfromtxt(io.StringIO(text), delimiter=",", names=True, dtype=None, encoding="utf-8")
     return {name: np.atleast_1d(data[name]) for name in data.dtype.names}
 
@@ -299,13 +301,17 @@ def train(H=20, seed=1, epochs=5020, batch=2, optimizer="sgd", lr=None, momentum
 # --- sweep ---------------------------------------------------------------------------------------------------------
 
 class Sweep:
-    """Every (H, seed) of a grid, trained: runs.csv and summary.csv as DataFrames, the report, save(dir)."""
+    """Every point of a grid (H, or the axes of grid=) and seed, trained: runs.csv and summary.csv as DataFrames, the
+    report, save(dir)."""
 
     def __init__(self, data):
         self._data = data
-        #: One row per run, runs.csv's columns (H, seed, final_loss, outcome, share, ...).
-        self.runs = _read_csv(data.runs_csv)
-        #: One row per H, summary.csv's columns (solved/stuck/unfinished counts, rates and 95% intervals, ...).
+        #: One row per run, runs.csv's columns (H, [the grid's model axes,] seed, final_loss, outcome, share, ...; a
+        #: grid with model axes adds attn_heads: the attention to the evidence of every (block, head), L0h0 L0h1 ...
+        #: L1h0 ..., as a space-separated str).
+        self.runs = _read_csv(data.runs_csv, text_columns=("attn_heads",))
+        #: One row per grid point, summary.csv's columns (solved/stuck/unfinished counts, rates and 95% intervals, ...;
+        #: with model axes also the axes and `path`, how the point's seeds trained).
         self.summary = _read_csv(data.summary_csv)
         #: Seconds per run (timing.csv), apart because they differ from run to run.
         self.timing = _read_csv(data.timing_csv)
@@ -335,21 +341,76 @@ class Sweep:
         return f"<toyformer.Sweep {len(self.runs['H'])} runs>\n{self.summary_text()}"
 
 
+# The axes grid= takes, and the keyword argument that sets each outside the grid with its default (`toyformer sweep
+# --grid`'s axes and flags; pos=False is no_pos=True).
+_GRID_AXES = dict(H=("H", (10, 20, 40)), heads=("heads", 1), layers=("layers", 1), ffn=("ffn", 0),
+                  norm=("norm", "none"), wo=("wo", False), pos=("no_pos", False), residual=("no_residual", False),
+                  mask=("no_mask", False))
+
+
+def _grid_value(axis, v):
+    """One grid value as --grid writes it: true|false for the booleans, the int, or norm's str."""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if axis == "norm":
+        return _str(f"grid[{axis!r}]", v)
+    return _int(f"grid[{axis!r}]", v)
+
+
+def _grid_words(grid):
+    """grid={'heads': [1, 2], 'layers': [1, 2]} -> ['heads=1,2', 'layers=1,2'] (the axes in the dict's order)."""
+    if not isinstance(grid, dict):
+        raise TypeError(f"grid must be a dict of axis -> list of values, got {type(grid).__name__}")
+    words = []
+    for axis, values in grid.items():
+        if not isinstance(axis, str):
+            raise TypeError(f"grid's axes must be str, got {type(axis).__name__} {axis!r}")
+        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, range, np.ndarray)):
+            values = [values]
+        words.append(f"{axis}=" + ",".join(_grid_value(axis, v) for v in values))
+    return words
+
+
+def _same(a, b):
+    if isinstance(a, (list, tuple, np.ndarray)) and isinstance(b, (list, tuple)):
+        return list(a) == list(b)
+    return type(a) is type(b) and a == b
+
+
 def sweep(H=(10, 20, 40), seeds=100, seed_start=1, epochs=5020, batch=2, optimizer="sgd", lr=None, momentum=0.0,
           nesterov=False, no_plateau=False, plateau_factor=0.2, plateau_patience=10, min_lr=1e-4, min_delta=1e-4,
           cooldown=0, loss="keras", device="cpu", step="auto", corpus=None, early_stop=None,
           early_stop_min_delta=0.0, solved_share=0.9, jobs=0, shard="1/1", heads=1, wo=False, layers=1, ffn=0,
-          norm="none", no_pos=False, no_residual=False, no_mask=False):
-    """Train every (H, seed) as `toyformer sweep` does (jobs=0: one thread per core) and return a Sweep."""
+          norm="none", no_pos=False, no_residual=False, no_mask=False, grid=None):
+    """Train every (H, seed) as `toyformer sweep` does (jobs=0: one thread per core) and return a Sweep.
+
+    grid: the axes of `toyformer sweep --grid`, a dict in grid order (the first axis the slowest), e.g.
+    {"heads": [1, 2, 4], "layers": [1, 2]} or {"H": [10, 20], "pos": [True, False], "norm": ["none", "layer"]};
+    axes H, heads, layers, ffn, norm, wo, pos, residual, mask. Without an H axis, H is the first axis. An axis in grid
+    must keep its keyword argument's default (heads=2 with grid={"heads": ...} is refused, as on the command line);
+    the other model arguments set every grid point.
+    """
     values = dict(locals())
     path, sentences = _corpus(values.pop("corpus"))
+    grid_words = [] if values.get("grid") is None else _grid_words(values["grid"])
+    values.pop("grid")
+    # An axis in the grid: its keyword at the default is not passed (the engine refuses one given both ways).
+    named = {w.split("=", 1)[0] for w in grid_words}
+    for axis, (kw, default) in _GRID_AXES.items():
+        if axis in named and _same(values[kw], default):
+            values[kw] = None
     h = values.pop("H")
-    if isinstance(h, (list, tuple, np.ndarray)):
+    if h is None:
+        hs = None
+    elif isinstance(h, (list, tuple, np.ndarray)):
         hs = ",".join(_int("H", x) for x in h)
     else:
         hs = _int("H", h)
     kinds = dict(seeds=_int, seed_start=_int, jobs=_int, shard=_str, **_TRAINING)
-    args = (["--H", hs] if hs == "" else [f"--H={hs}"]) + _args(values, kinds)
+    args = [] if hs is None else (["--H", hs] if hs == "" else [f"--H={hs}"])
+    args += _args(values, kinds)
+    if grid_words:
+        args += ["--grid", *grid_words]
     if path is not None:
         args.append(f"--corpus={path}")
     return Sweep(_core.sweep(args, sentences))

@@ -1,4 +1,4 @@
-// Sweeps: the grid, the runs (thread pool), the statistics and the sweep directory.
+// Sweeps: the grid, the runs (thread pool) and the statistics. The sweep directory's files: sweep_dir.cpp.
 #include "apps/lib/sweep/sweep.h"
 
 #include <fmt/format.h>
@@ -9,17 +9,12 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
-#include <filesystem>
 #include <limits>
 #include <map>
 #include <mutex>
-#include <set>
 #include <sstream>
 #include <thread>
 
-#include "apps/lib/formats/fs_util.h"
-#include "apps/lib/formats/json_limits.h"
-#include "apps/lib/training/run_record.h"
 #include "apps/lib/training/train.h"
 #include "apps/lib/training/train_run.h"
 #include "core/backend.h"
@@ -27,110 +22,6 @@
 #include "core/memory.h"
 
 namespace toy {
-namespace {
-
-// Shortest text that reads back as the same float (CSV values round-trip exactly through merge).
-std::string fnum(float v) {
-  if (std::isnan(v)) return "nan";
-  return fmt::format("{}", v);
-}
-
-// A double in the shortest text that reads back as the same value.
-std::string dnum(double v) {
-  if (std::isnan(v)) return "nan";
-  return fmt::format("{}", v);
-}
-
-std::vector<std::string> split(const std::string& line, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char ch : line) {
-    if (ch == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else if (ch != '\r') {
-      cur += ch;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) {
-    if (!l.empty() && l.back() == '\r') l.pop_back();
-    if (!l.empty()) out.push_back(l);
-  }
-  return out;
-}
-
-int64_t to_int(const std::string& s, const std::string& where) {
-  try {
-    size_t used = 0;
-    long long v = std::stoll(s, &used);
-    if (used == s.size()) return v;
-  } catch (const std::logic_error&) {
-  }
-  fail("{}: '{}' is not an integer", where, s);
-}
-
-uint64_t to_uint(const std::string& s, const std::string& where) {
-  try {
-    size_t used = 0;
-    if (!s.empty() && s[0] != '-') {
-      unsigned long long v = std::stoull(s, &used);
-      if (used == s.size()) return v;
-    }
-  } catch (const std::logic_error&) {
-  }
-  fail("{}: '{}' is not a non-negative integer", where, s);
-}
-
-float to_float(const std::string& s, const std::string& where) {
-  if (s == "nan") return std::numeric_limits<float>::quiet_NaN();
-  char* end = nullptr;
-  float v = std::strtof(s.c_str(), &end);
-  TOY_CHECK(!s.empty() && end == s.c_str() + s.size(), "{}: '{}' is not a number", where, s);
-  return v;
-}
-
-double to_double(const std::string& s, const std::string& where) {
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  TOY_CHECK(!s.empty() && end == s.c_str() + s.size(), "{}: '{}' is not a number", where, s);
-  return v;
-}
-
-constexpr const char* kRunsHeader =
-    "H,seed,final_loss,final_lr,outcome,share,solved,attn_the_to_subject,epochs,lr_reductions";
-constexpr const char* kTimingHeader = "H,seed,seconds,us_per_step";
-
-// sweep.json's "config": the training settings' own mapping (apps/lib/training/settings.h) plus the grid and the
-// threshold.
-nlohmann::json config_to_json(const SweepConfig& c) {
-  nlohmann::json j = static_cast<const TrainSettings&>(c);
-  j["H"] = c.Hs;
-  j["seeds"] = c.seeds;
-  j["seed_start"] = c.seed_start;
-  j["corpus_source"] = c.corpus_source;
-  j["solved_share"] = c.solved_share;
-  return j;
-}
-
-SweepConfig config_from_json(const nlohmann::json& j) {
-  SweepConfig c;
-  from_json(j, static_cast<TrainSettings&>(c));
-  c.Hs = j.at("H").get<std::vector<int64_t>>();
-  c.seeds = j.at("seeds").get<int64_t>();
-  c.seed_start = j.at("seed_start").get<uint64_t>();
-  c.corpus_source = j.value("corpus_source", std::string("notebook"));
-  c.solved_share = j.at("solved_share").get<double>();
-  return c;
-}
-
-}  // namespace
 
 std::string Shard::str() const { return fmt::format("{}/{}", index, count); }
 
@@ -173,11 +64,72 @@ std::vector<int64_t> parse_int_list(const std::string& s, const std::string& fla
   return out;
 }
 
+// --- the grid --------------------------------------------------------------------------------------------------------
+
+void set_grid(SweepConfig& c, const std::vector<GridAxis>& axes) {
+  c.axes.clear();
+  c.h_axis = 0;
+  for (const GridAxis& a : axes) {
+    if (a.name != "H") {
+      c.axes.push_back(a);
+      continue;
+    }
+    c.Hs = a.values;
+    c.h_axis = static_cast<int64_t>(c.axes.size());
+  }
+}
+
+std::vector<GridAxis> grid_axes(const SweepConfig& c) {
+  std::vector<GridAxis> all = c.axes;
+  const int64_t at = std::clamp<int64_t>(c.h_axis, 0, static_cast<int64_t>(all.size()));
+  all.insert(all.begin() + at, GridAxis{"H", c.Hs});
+  return all;
+}
+
+int64_t grid_point_count(const SweepConfig& c) {
+  double n = 1;
+  for (const GridAxis& a : grid_axes(c)) n *= static_cast<double>(a.values.size());
+  TOY_CHECK(n <= static_cast<double>(kMaxGridPoints), "--grid: {} grid points (at most {}); split the sweep", n,
+            kMaxGridPoints);
+  return static_cast<int64_t>(n);
+}
+
+std::vector<GridPoint> grid_points(const SweepConfig& c) {
+  const std::vector<GridAxis> axes = grid_axes(c);
+  std::vector<GridPoint> out;
+  for (const GridAxis& a : axes)
+    if (a.values.empty()) return out;
+  std::vector<size_t> at(axes.size(), 0);  // a mixed-radix counter over the axes' values, the last axis fastest
+  while (true) {
+    GridPoint p{0, c.arch};
+    for (size_t k = 0; k < axes.size(); ++k) set_axis(axes[k].name, axes[k].values[at[k]], p.H, p.arch);
+    out.push_back(p);
+    size_t k = axes.size();
+    for (; k > 0; --k) {
+      if (++at[k - 1] < axes[k - 1].values.size()) break;
+      at[k - 1] = 0;
+    }
+    if (k == 0) return out;
+  }
+}
+
+std::string point_label(const SweepConfig& c, const ToyArch& arch) {
+  std::string s;
+  for (const GridAxis& a : c.axes)
+    s += fmt::format("{}{}={}", s.empty() ? "" : " ", a.name, axis_value_text(a.name, axis_value(a.name, 0, arch)));
+  return s;
+}
+
+std::string training_path(const SweepConfig& c, const ToyArch& arch) {
+  if (!arch.notebook()) return "graph single models";
+  return step_is_fused(c.step_path(), Device::CPU, arch) ? "fused stacks" : "graph stacks";
+}
+
 std::vector<RunSpec> sweep_grid(const SweepConfig& c) {
   std::vector<RunSpec> g;
-  for (int64_t H : c.Hs)
+  for (const GridPoint& p : grid_points(c))
     for (int64_t i = 0; i < c.seeds; ++i)
-      g.push_back(RunSpec{H, c.seed_start + static_cast<uint64_t>(i), static_cast<int64_t>(g.size())});
+      g.push_back(RunSpec{p.H, c.seed_start + static_cast<uint64_t>(i), static_cast<int64_t>(g.size()), p.arch});
   return g;
 }
 
@@ -188,14 +140,56 @@ std::vector<RunSpec> shard_of(const std::vector<RunSpec>& grid, const Shard& s) 
   return out;
 }
 
+// --- checks before any work -----------------------------------------------------------------------------------------
+
+namespace {
+
+// The settings a grid point trains with: the sweep's, with the point's model.
+TrainSettings point_settings(const SweepConfig& c, const ToyArch& arch) {
+  TrainSettings s = c;
+  s.arch = arch;
+  return s;
+}
+
+// The axes as set_grid leaves them: known model axes (H is Hs), each checked, none twice; H's place in range.
+void check_grid(const SweepConfig& c) {
+  for (size_t i = 0; i < c.axes.size(); ++i) {
+    TOY_CHECK(c.axes[i].name != "H", "--grid: H is given twice");
+    check_axis(c.axes[i], "--grid");
+    for (size_t j = 0; j < i; ++j)
+      TOY_CHECK(c.axes[j].name != c.axes[i].name, "--grid: the axis '{}' is given twice", c.axes[i].name);
+  }
+  TOY_CHECK(c.h_axis >= 0 && c.h_axis <= static_cast<int64_t>(c.axes.size()),
+            "--grid: H's place {} is not one of 0 .. {}", c.h_axis, c.axes.size());
+}
+
+// One model of the point (and its whole-corpus evaluation model) must fit in memory, and train on --step.
+void check_point(const SweepConfig& c, const ToyCorpus& corpus, const GridPoint& p) {
+  p.arch.validate();
+  (void)step_is_fused(c.step_path(), Device::CPU, p.arch);  // --step fused refuses a variant, naming --step
+  const int64_t V = corpus.vocab_size(), T = corpus.seq_len(), N = corpus.size();
+  double bytes = toy_model_bytes(V, T, p.H, c.batch, 1, p.arch);
+  if (c.batch != N) bytes += toy_model_bytes(V, T, p.H, N, 1, p.arch);
+  const std::string label = point_label(c, p.arch);
+  TOY_CHECK(bytes <= memory_budget_bytes(),
+            "sweep: the grid point H={}{}{} needs about {} of memory for one model; this machine allows {} (a smaller "
+            "H, fewer heads or layers, or a narrower --ffn)",
+            p.H, label.empty() ? "" : " ", label, human_bytes(bytes), human_bytes(memory_budget_bytes()));
+}
+
+}  // namespace
+
 void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   TOY_CHECK(!c.Hs.empty(), "--H: no head sizes");
   for (int64_t H : c.Hs) TOY_CHECK(H > 0, "--H must be positive, got {}", H);
+  check_grid(c);
+  (void)grid_point_count(c);
   TOY_CHECK(c.seeds > 0, "--seeds must be positive, got {}", c.seeds);
   TOY_CHECK(static_cast<uint64_t>(c.seeds) - 1 <= std::numeric_limits<uint64_t>::max() - c.seed_start,
             "--seed-start {} with --seeds {}: the last seed would pass 2^64 - 1", c.seed_start, c.seeds);
+  const std::vector<GridPoint> points = grid_points(c);
   // Every run keeps a row of results and its loss history in memory until the sweep is written.
-  const double runs = static_cast<double>(c.seeds) * static_cast<double>(c.Hs.size());
+  const double runs = static_cast<double>(c.seeds) * static_cast<double>(points.size());
   const double bytes = runs * (256.0 + 8.0 * static_cast<double>(c.epochs));
   TOY_CHECK(bytes <= memory_budget_bytes(), "sweep: {} runs of {} epochs need about {} of memory for their results "
             "alone (this machine allows {}); split the grid with --shard i/n or use fewer --seeds",
@@ -206,21 +200,47 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   check_batch(c.batch, corpus);
   check_step_limit(c.epochs, corpus.size() / c.batch);
   (void)parse_device(c.device.c_str());  // a missing GPU, before any work
-  ToyModel m(corpus, toy_config(c, c.Hs[0], c.seed_start), c.batch);
-  check_optimizer(m, train_options(c));
+  for (const GridPoint& p : points) check_point(c, corpus, p);
+  const TrainSettings first = point_settings(c, points.front().arch);
+  ToyModel m(corpus, toy_config(first, points.front().H, c.seed_start), c.batch);
+  check_optimizer(m, train_options(first));
 }
+
+// --- training --------------------------------------------------------------------------------------------------------
 
 namespace {
 
-// Train a stack of runs with the same H (one ToyModel holding every seed) and evaluate each model.
+// Attention from the judged positions to their evidence (verdict.h: attention_to_evidence) for every head of every
+// block of model m of `view`, in the order L0h0 L0h1 ... L1h0 ... (the notebook's model: its one AttnWts).
+std::vector<float> evidence_per_head(const ToyCorpus& corpus, const ToyModel& view, int64_t m) {
+  std::vector<float> out;
+  for (const std::string& layer : view.attention_layers()) {
+    const Tensor attn = view.activation_of(layer, m);  // [N, T, T] or [N, heads, T, T]
+    for (int64_t h = 0; h < attention_heads(attn); ++h)
+      out.push_back(attention_to_evidence(corpus, attention_head(attn, h)));
+  }
+  return out;
+}
+
+// The strongest evidence head: the largest value, NaN when every value is (no judged positions).
+float strongest(const std::vector<float>& v) {
+  float best = std::numeric_limits<float>::quiet_NaN();
+  for (float x : v)
+    if (!std::isnan(x) && (std::isnan(best) || x > best)) best = x;
+  return best;
+}
+
+// Train runs of one grid point together, as a stack of models (one ToyModel holding every seed: the notebook's
+// model), or a single run (a variant), and evaluate each model over the whole corpus as `train` does.
 std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c, const std::vector<RunSpec>& runs,
                                    const std::atomic<bool>* cancel) {
   const auto t0 = std::chrono::steady_clock::now();
-  const ToyConfig cfg = toy_config(c, runs.front().H, runs.front().seed);
+  const TrainSettings s = point_settings(c, runs.front().arch);
+  const ToyConfig cfg = toy_config(s, runs.front().H, runs.front().seed);
   std::vector<uint64_t> seeds;
   for (const RunSpec& r : runs) seeds.push_back(r.seed);
   ToyModel m(corpus, cfg, c.batch, seeds);
-  TrainOptions o = train_options(c);
+  TrainOptions o = train_options(s);
   if (cancel)
     o.on_epoch = [cancel](const EpochInfo&) {
       if (cancel->load(std::memory_order_relaxed)) fail("sweep: stopped");
@@ -238,16 +258,18 @@ std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c
     o.H = runs[i].H;
     o.seed = runs[i].seed;
     o.index = runs[i].index;
+    o.arch = runs[i].arch;
     o.epochs = static_cast<int64_t>(tr[i].loss.size());
     o.final_loss = losses[i];
     o.final_lr = tr[i].final_lr;
     o.lr_reductions = static_cast<int64_t>(tr[i].reductions.size());
-    const Verdict v = judge(
-        decision_shares(corpus, cfg.loss, view->activation_of("skipadd", mi), view->activation_of("activation", mi)),
-        training_trace(tr[i], c), VerdictRules{.solved_share = c.solved_share});
+    const Verdict v = judge(decision_shares(corpus, cfg.loss, view->activation_of(view->logits_layer(), mi),
+                                            view->activation_of("activation", mi)),
+                            training_trace(tr[i], c), VerdictRules{.solved_share = c.solved_share});
     o.outcome = v.outcome;
     o.share = v.share;
-    o.attn_the_to_subject = attention_to_evidence(corpus, view->activation_of("AttnWts", mi));
+    o.attn_heads = evidence_per_head(corpus, *view, mi);
+    o.attn_the_to_subject = strongest(o.attn_heads);
     o.seconds = seconds / static_cast<double>(runs.size());  // the stack's time, shared by its models
     o.us_per_step = tr[i].us_per_step;
     out.push_back(o);
@@ -257,35 +279,62 @@ std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c
 
 }  // namespace
 
+// The notebook's model in a stack on the CPU's fused step: 100 + H (measured: 5.5 / 5.7 / 7.2 us at H = 10 / 20 /
+// 40). A variant alone on the graph step, fit to `train` on a 2-core x86-64 (us): 2 + layers x (block), block =
+// 5 + 0.12 H without W_O (heads 1: 13 / 20 us at layers 2, H 10 / 40), 5 + 0.55 heads H with it (heads 2 / 4 at
+// H 40: 51 / 95 us), + 0.38 ffn (ffn 256: +97 us), + 6 per LayerNorm.
+double model_step_cost(int64_t H, const ToyArch& a) {
+  if (a.notebook()) return 100.0 + static_cast<double>(H);
+  const double h = static_cast<double>(H), heads = static_cast<double>(a.heads);
+  double block = a.has_wo() ? 5 + 0.55 * heads * h : 5 + 0.12 * h;
+  block += 0.38 * static_cast<double>(a.ffn) + (a.norm ? 6.0 * (a.ffn > 0 ? 2 : 1) : 0.0);
+  return 20.0 * (2 + static_cast<double>(a.layers) * block);
+}
+
+// With ~8 pieces per thread the last thread to finish idles for at most a small piece. A model's numbers do not
+// depend on its stack (tests/test_toy_stack.cpp).
+std::vector<SweepTask> plan_tasks(const SweepConfig& c, const std::vector<RunSpec>& runs, int jobs, int64_t max_stack) {
+  const bool cuda = c.device == "cuda";
+  jobs = std::max(1, jobs);
+  std::map<int64_t, std::vector<size_t>> by_point;  // grid point (index / seeds) -> its runs, notebook's model only
+  std::vector<SweepTask> tasks;
+  double total_cost = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const double cost = model_step_cost(runs[i].H, runs[i].arch);
+    total_cost += cost;
+    if (runs[i].arch.notebook())
+      by_point[runs[i].index / std::max<int64_t>(c.seeds, 1)].push_back(i);
+    else
+      tasks.push_back(SweepTask{{i}, cost});
+  }
+  const double piece_cost = total_cost / (8.0 * jobs);
+  for (auto& [point, idx] : by_point) {
+    const double unit = model_step_cost(runs[idx[0]].H, runs[idx[0]].arch);
+    int64_t size = cuda || jobs == 1 ? static_cast<int64_t>(idx.size())
+                                     : std::max<int64_t>(1, static_cast<int64_t>(piece_cost / unit));
+    // The CPU's fused step runs 8 models at once in SIMD lanes (layers/toy_step_cpu.cpp): whole groups of 8.
+    if (!cuda && size > 8) size = (size + 4) / 8 * 8;
+    if (max_stack > 0) size = std::min(size, max_stack);
+    for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(size)) {
+      SweepTask t;
+      t.runs.assign(idx.begin() + static_cast<std::ptrdiff_t>(s),
+                    idx.begin() + static_cast<std::ptrdiff_t>(std::min(idx.size(), s + static_cast<size_t>(size))));
+      t.cost = static_cast<double>(t.runs.size()) * unit;
+      tasks.push_back(std::move(t));
+    }
+  }
+  std::stable_sort(tasks.begin(), tasks.end(),
+                   [](const SweepTask& a, const SweepTask& b) { return a.cost > b.cost; });
+  return tasks;
+}
+
 std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c, const std::vector<RunSpec>& runs,
                                   int jobs, const RunDone& on_done, int64_t max_stack, const std::atomic<bool>* cancel) {
   std::vector<RunResult> out(runs.size());
   if (runs.empty()) return out;
-  const bool cuda = c.device == "cuda";
-  if (cuda) jobs = 1;
+  if (c.device == "cuda") jobs = 1;
   jobs = std::max(1, jobs);
-  // Stacks: the runs of one H (in grid order), cut into pieces so the threads finish together. A model-step costs
-  // about (100 + H) units (measured: 5.5 / 5.7 / 7.2 us at H = 10 / 20 / 40); the pieces, most costly first, go to
-  // whichever thread is free (longest-processing-time first), so with ~8 pieces per thread the last one to finish
-  // idles for at most a small piece. A model's numbers do not depend on its stack (tests/test_toy_stack.cpp).
-  std::map<int64_t, std::vector<size_t>> by_h;
-  for (size_t i = 0; i < runs.size(); ++i) by_h[runs[i].H].push_back(i);
-  std::vector<std::vector<size_t>> stacks;
-  auto cost = [&](const std::vector<size_t>& st) { return static_cast<double>(st.size()) * (100.0 + runs[st[0]].H); };
-  double total_cost = 0;
-  for (auto& [H, idx] : by_h) total_cost += static_cast<double>(idx.size()) * (100.0 + H);
-  const double piece_cost = total_cost / (8.0 * jobs);
-  for (auto& [H, idx] : by_h) {
-    int64_t size = cuda || jobs == 1 ? static_cast<int64_t>(idx.size())
-                                     : std::max<int64_t>(1, static_cast<int64_t>(piece_cost / (100.0 + H)));
-    // The CPU's fused step runs 8 models at once in SIMD lanes (layers/toy_step_cpu.cpp): whole groups of 8.
-    if (!cuda && size > 8) size = (size + 4) / 8 * 8;
-    if (max_stack > 0) size = std::min(size, max_stack);
-    for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(size))
-      stacks.emplace_back(idx.begin() + static_cast<std::ptrdiff_t>(s),
-                          idx.begin() + static_cast<std::ptrdiff_t>(std::min(idx.size(), s + static_cast<size_t>(size))));
-  }
-  std::stable_sort(stacks.begin(), stacks.end(), [&](const auto& a, const auto& b) { return cost(a) > cost(b); });
+  const std::vector<SweepTask> tasks = plan_tasks(c, runs, jobs, max_stack);
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex mu;
@@ -295,14 +344,14 @@ std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c,
   auto worker = [&] {
     while (!stop.load()) {
       const size_t k = next.fetch_add(1);
-      if (k >= stacks.size()) return;
+      if (k >= tasks.size()) return;
       try {
         std::vector<RunSpec> specs;
-        for (size_t i : stacks[k]) specs.push_back(runs[i]);
+        for (size_t i : tasks[k].runs) specs.push_back(runs[i]);
         std::vector<RunResult> rs = train_stack(corpus, c, specs, cancel);
         std::lock_guard<std::mutex> lock(mu);
         for (size_t j = 0; j < rs.size(); ++j) {
-          out[stacks[k][j]] = rs[j];
+          out[tasks[k].runs[j]] = rs[j];
           ++done;
           if (on_done) on_done(rs[j], done, total);
         }
@@ -314,7 +363,7 @@ std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c,
       }
     }
   };
-  const int threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(jobs), stacks.size()));
+  const int threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(jobs), tasks.size()));
   if (threads <= 1) {
     worker();
   } else {
@@ -326,14 +375,17 @@ std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c,
   return out;
 }
 
+// --- statistics ------------------------------------------------------------------------------------------------------
+
 std::vector<HSummary> summarize(const SweepConfig& c, const std::vector<RunResult>& runs) {
   std::vector<HSummary> out;
-  for (int64_t H : c.Hs) {
+  for (const GridPoint& p : grid_points(c)) {
     HSummary s;
-    s.H = H;
+    s.H = p.H;
+    s.arch = p.arch;
     std::vector<double> losses;
     for (const RunResult& r : runs) {
-      if (r.H != H) continue;
+      if (r.H != p.H || !(r.arch == p.arch)) continue;
       ++s.runs;
       s.solved.k += r.outcome == Outcome::Solved;
       s.stuck.k += r.outcome == Outcome::Stuck;
@@ -350,187 +402,6 @@ std::vector<HSummary> summarize(const SweepConfig& c, const std::vector<RunResul
     s.loss_q3 = s.runs ? quantile(losses, 0.75) : nan;
     out.push_back(s);
   }
-  return out;
-}
-
-std::string runs_csv(const std::vector<RunResult>& runs) {
-  std::string s = std::string(kRunsHeader) + "\n";
-  for (const RunResult& r : runs)
-    s += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.H, r.seed, fnum(r.final_loss), fnum(r.final_lr),
-                     outcome_name(r.outcome), dnum(r.share), r.solved() ? "true" : "false",
-                     fnum(r.attn_the_to_subject), r.epochs, r.lr_reductions);
-  return s;
-}
-
-std::string timing_csv(const std::vector<RunResult>& runs) {
-  std::string s = std::string(kTimingHeader) + "\n";
-  for (const RunResult& r : runs) s += fmt::format("{},{},{:.6f},{:.4f}\n", r.H, r.seed, r.seconds, r.us_per_step);
-  return s;
-}
-
-std::string summary_csv(const std::vector<HSummary>& rows) {
-  std::string s = "H,runs";
-  for (const char* o : {"solved", "stuck", "unfinished"})
-    s += fmt::format(",{0},{0}_rate,{0}_rate_lo95,{0}_rate_hi95", o);
-  s += ",final_loss_median,final_loss_q1,final_loss_q3\n";
-  for (const HSummary& h : rows) {
-    s += fmt::format("{},{}", h.H, h.runs);
-    for (const OutcomeCount* o : {&h.solved, &h.stuck, &h.unfinished})
-      s += fmt::format(",{},{:.6f},{:.6f},{:.6f}", o->k, o->rate, o->ci.lo, o->ci.hi);
-    s += fmt::format(",{:.6g},{:.6g},{:.6g}\n", h.loss_median, h.loss_q1, h.loss_q3);
-  }
-  return s;
-}
-
-std::string summary_table(const SweepData& d) {
-  const SweepConfig& c = d.config;
-  std::string s = fmt::format("{} runs: H {} x seeds {}..{}{}, {} epochs, {} loss, {}{}\n", d.runs.size(),
-                              fmt::join(c.Hs, ","), c.seed_start, c.seed_start + static_cast<uint64_t>(c.seeds) - 1,
-                              d.shard.count > 1 ? fmt::format(" (shard {})", d.shard.str()) : "", c.epochs, c.loss,
-                              c.optimizer, c.plateau ? " + ReduceLROnPlateau" : "");
-  // Each outcome: count, rate and its 95% Wilson interval.
-  s += fmt::format("{:>5} {:>5}   {:<22}   {:<22}   {:<22} {:>9}\n", "H", "runs", "solved", "stuck", "unfinished",
-                   "loss med");
-  auto cell = [](const OutcomeCount& o) {
-    return fmt::format("{:>3} {:>5.1f}% [{:>3.0f}-{:>3.0f}%]", o.k, 100 * o.rate, 100 * o.ci.lo, 100 * o.ci.hi);
-  };
-  for (const HSummary& h : summarize(c, d.runs))
-    s += fmt::format("{:>5} {:>5}   {:<22}   {:<22}   {:<22} {:>9.4f}\n", h.H, h.runs, cell(h.solved), cell(h.stuck),
-                     cell(h.unfinished), h.loss_median);
-  s += fmt::format("(count, rate, 95% Wilson interval) solved: share >= {:g} at every judged position; stuck: not "
-                   "solved, no longer improving; unfinished: not solved, still improving\n",
-                   c.solved_share);
-  return s;
-}
-
-nlohmann::json sweep_json(const SweepData& d) {
-  nlohmann::json j;
-  j["kind"] = "toyformer-sweep";
-  j["config"] = config_to_json(d.config);
-  j["corpus"] = corpus_json(d.corpus);
-  j["shard"] = d.shard.str();
-  j["grid_size"] = d.grid_size;
-  j["runs"] = d.runs.size();
-  if (!d.merged_from.empty()) j["merged_from"] = d.merged_from;
-  return j;
-}
-
-void write_sweep_tables(const std::string& dir, const SweepData& d) {
-  make_dirs(dir);
-  namespace fs = std::filesystem;
-  auto path = [&](const char* name) { return (fs::path(dir) / name).string(); };
-  write_file_atomic(path("runs.csv"), runs_csv(d.runs));
-  write_file_atomic(path("summary.csv"), summary_csv(summarize(d.config, d.runs)));
-  write_file_atomic(path("timing.csv"), timing_csv(d.runs));
-}
-
-SweepData load_sweep_dir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  const std::string jpath = (fs::path(dir) / "sweep.json").string();
-  TOY_CHECK(fs::is_directory(dir), "'{}' is not a directory", dir);
-  TOY_CHECK(fs::exists(jpath), "'{}' is not a sweep directory (no sweep.json; written by toyformer sweep --out)", dir);
-  const nlohmann::json j = read_json_record(jpath);
-  SweepData d;
-  try {
-    TOY_CHECK(j.value("kind", "") == "toyformer-sweep", "not a toyformer sweep file");
-    d.config = config_from_json(j.at("config"));
-    d.corpus = corpus_from_json(j.at("corpus"));
-    d.shard = parse_shard(j.at("shard").get<std::string>());
-    d.grid_size = j.at("grid_size").get<int64_t>();
-    if (j.contains("merged_from")) d.merged_from = j["merged_from"].get<std::vector<std::string>>();
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: {}", jpath, e.what());
-  } catch (const Error& e) {
-    fail("{}: {}", jpath, e.what());
-  }
-  const std::string rpath = (fs::path(dir) / "runs.csv").string();
-  std::vector<std::string> rows = lines_of(read_file(rpath));
-  TOY_CHECK(!rows.empty() && rows[0] == kRunsHeader, "{}: expected the header '{}'", rpath, kRunsHeader);
-  std::map<std::pair<int64_t, uint64_t>, size_t> at;
-  for (size_t i = 1; i < rows.size(); ++i) {
-    const std::string where = fmt::format("{}:{}", rpath, i + 1);
-    std::vector<std::string> f = split(rows[i], ',');
-    TOY_CHECK(f.size() == 10, "{}: expected 10 fields, got {}", where, f.size());
-    RunResult r;
-    r.H = to_int(f[0], where);
-    r.seed = to_uint(f[1], where);
-    r.final_loss = to_float(f[2], where);
-    r.final_lr = to_float(f[3], where);
-    try {
-      r.outcome = parse_outcome(f[4]);
-    } catch (const Error& e) {
-      fail("{}: {}", where, e.what());
-    }
-    r.share = f[5] == "nan" ? std::numeric_limits<double>::quiet_NaN() : to_double(f[5], where);
-    TOY_CHECK(f[6] == (r.solved() ? "true" : "false"), "{}: solved is '{}' but the outcome is {}", where, f[6], f[4]);
-    r.attn_the_to_subject = to_float(f[7], where);
-    r.epochs = to_int(f[8], where);
-    r.lr_reductions = to_int(f[9], where);
-    auto hpos = std::find(d.config.Hs.begin(), d.config.Hs.end(), r.H);
-    TOY_CHECK(hpos != d.config.Hs.end() && r.seed >= d.config.seed_start &&
-                  r.seed < d.config.seed_start + static_cast<uint64_t>(d.config.seeds),
-              "{}: H={} seed {} is outside the sweep's grid", where, r.H, r.seed);
-    r.index = (hpos - d.config.Hs.begin()) * d.config.seeds + static_cast<int64_t>(r.seed - d.config.seed_start);
-    TOY_CHECK(at.emplace(std::make_pair(r.H, r.seed), d.runs.size()).second, "{}: H={} seed {} appears twice", where,
-              r.H, r.seed);
-    d.runs.push_back(r);
-  }
-  const std::string tpath = (fs::path(dir) / "timing.csv").string();
-  if (fs::exists(tpath)) {
-    std::vector<std::string> trows = lines_of(read_file(tpath));
-    TOY_CHECK(!trows.empty() && trows[0] == kTimingHeader, "{}: expected the header '{}'", tpath, kTimingHeader);
-    for (size_t i = 1; i < trows.size(); ++i) {
-      const std::string where = fmt::format("{}:{}", tpath, i + 1);
-      std::vector<std::string> f = split(trows[i], ',');
-      TOY_CHECK(f.size() == 4, "{}: expected 4 fields, got {}", where, f.size());
-      auto it = at.find({to_int(f[0], where), to_uint(f[1], where)});
-      if (it == at.end()) continue;
-      d.runs[it->second].seconds = to_double(f[2], where);
-      d.runs[it->second].us_per_step = to_double(f[3], where);
-    }
-  }
-  std::sort(d.runs.begin(), d.runs.end(), [](const RunResult& a, const RunResult& b) { return a.index < b.index; });
-  return d;
-}
-
-SweepData merge_sweeps(const std::vector<std::string>& dirs, std::vector<std::string>* warnings) {
-  TOY_CHECK(!dirs.empty(), "sweep merge: no directories given");
-  SweepData out;
-  std::map<int64_t, std::string> owner;  // grid index -> directory
-  nlohmann::json ref_config, ref_corpus;
-  for (size_t k = 0; k < dirs.size(); ++k) {
-    SweepData d = load_sweep_dir(dirs[k]);
-    nlohmann::json cfg = config_to_json(d.config), corpus = corpus_json(d.corpus);
-    if (k == 0) {
-      out = d;
-      out.runs.clear();
-      ref_config = cfg;
-      ref_corpus = corpus;
-    } else {
-      std::vector<std::string> diffs;
-      for (auto it = ref_config.begin(); it != ref_config.end(); ++it)
-        if (cfg.value(it.key(), nlohmann::json()) != it.value())
-          diffs.push_back(fmt::format("{} {} vs {}", it.key(), it.value().dump(), cfg.value(it.key(), nlohmann::json()).dump()));
-      if (corpus != ref_corpus) diffs.push_back("the corpus differs");
-      TOY_CHECK(diffs.empty(), "sweep merge: '{}' was run with another configuration than '{}': {}", dirs[k], dirs[0],
-                fmt::join(diffs, "; "));
-    }
-    for (const RunResult& r : d.runs) {
-      auto [it, fresh] = owner.emplace(r.index, dirs[k]);
-      TOY_CHECK(fresh, "sweep merge: shards overlap: H={} seed {} is in both '{}' and '{}' (merge each shard once)",
-                r.H, r.seed, it->second, dirs[k]);
-      out.runs.push_back(r);
-    }
-    out.merged_from.push_back(dirs[k]);
-  }
-  std::sort(out.runs.begin(), out.runs.end(), [](const RunResult& a, const RunResult& b) { return a.index < b.index; });
-  out.shard = Shard{};
-  out.grid_size = static_cast<int64_t>(out.config.Hs.size()) * out.config.seeds;
-  const int64_t missing = out.grid_size - static_cast<int64_t>(out.runs.size());
-  if (missing > 0 && warnings)
-    warnings->push_back(fmt::format("sweep merge: {} of {} grid points have no run (missing shards?); the summary "
-                                    "covers the {} present",
-                                    missing, out.grid_size, out.runs.size()));
   return out;
 }
 

@@ -137,6 +137,52 @@ std::vector<svg::Level> level_lines_of(const ToyCorpus& c, const LossLevels& l) 
   return out;
 }
 
+// --- a sweep's grid in the report --------------------------------------------------------------------------------
+
+// A panel of the sweep's figures: one combination of the model axes' values (the only one, labelled "", for an
+// H-only grid), in grid order; H is each panel's x axis.
+struct Facet {
+  ToyArch arch;
+  std::string label;  // "heads=2 layers=1"
+};
+std::vector<Facet> facets_of(const SweepConfig& c) {
+  std::vector<Facet> out;
+  for (const GridPoint& p : grid_points(c))
+    if (std::none_of(out.begin(), out.end(), [&](const Facet& f) { return f.arch == p.arch; }))
+      out.push_back(Facet{p.arch, point_label(c, p.arch)});
+  if (out.empty()) out.push_back(Facet{c.arch, ""});  // a record without head sizes
+  return out;
+}
+// Columns of the small multiples: the last (fastest) model axis across, 2 to 4 panels to a row.
+int64_t facet_columns(const SweepConfig& c, size_t panels) {
+  int64_t cols = static_cast<int64_t>(c.axes.back().values.size());
+  if (cols < 2) cols = 3;
+  return std::clamp<int64_t>(std::min<int64_t>(cols, static_cast<int64_t>(panels)), 1, 4);
+}
+// "one panel per heads &times; layers" (the model axes).
+std::string facet_title(const std::string& what, const SweepConfig& c) {
+  std::vector<std::string> names;
+  for (const GridAxis& a : c.axes) names.push_back(a.name);
+  return fmt::format("{}, one panel per {}", what, fmt::join(names, " \u00d7 "));
+}
+// "H 10, 20 &times; heads 1, 2" (every axis in grid order; `sep` between axes, ", " between values).
+std::string axes_text(const SweepConfig& c, const std::string& sep, const std::string& comma = ", ") {
+  std::string s;
+  for (const GridAxis& a : grid_axes(c)) {
+    std::vector<std::string> v;
+    for (int64_t x : a.values) v.push_back(axis_value_text(a.name, x));
+    s += fmt::format("{}{} {}", s.empty() ? "" : sep, a.name, fmt::join(v, comma));
+  }
+  return s;
+}
+// A run's model-axis values as table cells.
+std::string axis_cells(const SweepConfig& c, int64_t H, const ToyArch& arch, const char* tag) {
+  std::string s;
+  for (const GridAxis& a : c.axes)
+    s += fmt::format("<{0}>{1}</{0}>", tag, escape(axis_value_text(a.name, axis_value(a.name, H, arch))));
+  return s;
+}
+
 }  // namespace
 
 namespace {
@@ -824,9 +870,12 @@ std::string run_report_html(const RunRecord& r) {
   return page(fmt::format("toyformer run H={} seed {}", H, seed), b, snaps);
 }
 
-std::string sweep_loss_figure(const SweepData& d, const svg::Options& o) {
+namespace {
+
+// One panel of final_loss.svg: the runs of one facet, a box + strip per H.
+svg::Distribution loss_panel(const SweepData& d, const Facet& f, bool log_y) {
   svg::Distribution dist;
-  dist.title = "final loss per H";
+  dist.title = f.label.empty() ? "final loss per H" : f.label;
   dist.y_label = "final loss";
   // Colour by outcome, in the order of outcome_category.
   dist.category_names = {"solved", "stuck", "unfinished"};
@@ -834,40 +883,66 @@ std::string sweep_loss_figure(const SweepData& d, const svg::Options& o) {
     dist.category_names.push_back("none");
   dist.category_colors = {"#2166ac", "#d6604d", "#e08214", "#808080"};
   dist.levels = level_lines_of(d.corpus, loss_levels(d.corpus));
-  // Log scale only when the losses span more than a factor of 5 (a sweep's final losses usually do not).
-  double lo_loss = std::numeric_limits<double>::infinity(), hi_loss = 0;
-  for (const RunResult& r : d.runs)
-    if (std::isfinite(r.final_loss) && r.final_loss > 0)
-      lo_loss = std::min(lo_loss, static_cast<double>(r.final_loss)), hi_loss = std::max(hi_loss, static_cast<double>(r.final_loss));
-  dist.log_y = hi_loss > 5 * lo_loss;
+  dist.log_y = log_y;
+  const std::string where = f.label.empty() ? "" : " " + f.label;
   for (int64_t H : d.config.Hs) {
     svg::Group g;
     g.label = fmt::format("H={}", H);
     for (const RunResult& r : d.runs)
-      if (r.H == H) {
+      if (r.H == H && r.arch == f.arch) {
         g.values.push_back(r.final_loss);
         g.category.push_back(static_cast<int>(r.outcome));
-        g.hover.push_back(fmt::format("H={} seed {}: final loss {:.4f}, {} (share {:.2f})", r.H, r.seed, r.final_loss,
-                                      outcome_name(r.outcome), r.share));
+        g.hover.push_back(fmt::format("H={}{} seed {}: final loss {:.4f}, {} (share {:.2f})", r.H, where, r.seed,
+                                      r.final_loss, outcome_name(r.outcome), r.share));
       }
     dist.groups.push_back(std::move(g));
   }
-  return svg::box_strip(dist, o);
+  return dist;
 }
 
-std::string sweep_rate_figure(const SweepData& d, const svg::Options& o) {
+// One panel of outcome_rate.svg: a facet's grid points, the outcome rates per H.
+svg::RatePlot rate_panel(const SweepData& d, const Facet& f) {
   svg::RatePlot p;
-  p.title = "outcomes per H";
+  p.title = f.label.empty() ? "outcomes per H" : f.label;
   p.y_label = "share of runs (95% Wilson interval)";
   p.series = {"solved", "stuck", "unfinished"};
   p.colors = {"#2166ac", "#d6604d", "#e08214"};
   for (const HSummary& h : summarize(d.config, d.runs)) {
+    if (!(h.arch == f.arch)) continue;
     svg::RateGroup g{fmt::format("H={}", h.H), {}};
     for (const OutcomeCount* oc : {&h.solved, &h.stuck, &h.unfinished})
       g.rates.push_back(svg::Rate{oc->k, h.runs, oc->ci.lo, oc->ci.hi});
     p.groups.push_back(std::move(g));
   }
-  return svg::rate_plot(p, o);
+  return p;
+}
+
+}  // namespace
+
+// With model axes: small multiples, one panel per combination of their values (H across each, one shared y axis).
+std::string sweep_loss_figure(const SweepData& d, const svg::Options& o) {
+  // Log scale only when the losses span more than a factor of 5 (a sweep's final losses usually do not).
+  double lo_loss = std::numeric_limits<double>::infinity(), hi_loss = 0;
+  for (const RunResult& r : d.runs)
+    if (std::isfinite(r.final_loss) && r.final_loss > 0)
+      lo_loss = std::min(lo_loss, static_cast<double>(r.final_loss)),
+      hi_loss = std::max(hi_loss, static_cast<double>(r.final_loss));
+  const bool log_y = hi_loss > 5 * lo_loss;
+  const std::vector<Facet> facets = facets_of(d.config);
+  if (d.config.axes.empty()) return svg::box_strip(loss_panel(d, facets.front(), log_y), o);
+  std::vector<svg::Distribution> panels;
+  for (const Facet& f : facets) panels.push_back(loss_panel(d, f, log_y));
+  return svg::box_strip_grid(panels, facet_columns(d.config, panels.size()), facet_title("final loss per H", d.config),
+                             o);
+}
+
+std::string sweep_rate_figure(const SweepData& d, const svg::Options& o) {
+  const std::vector<Facet> facets = facets_of(d.config);
+  if (d.config.axes.empty()) return svg::rate_plot(rate_panel(d, facets.front()), o);
+  std::vector<svg::RatePlot> panels;
+  for (const Facet& f : facets) panels.push_back(rate_panel(d, f));
+  return svg::rate_plot_grid(panels, facet_columns(d.config, panels.size()), facet_title("outcomes per H", d.config),
+                             o);
 }
 
 std::string run_loss_figure(const RunRecord& r, const svg::Options& o) {
@@ -902,24 +977,28 @@ std::string sweep_report_html(const SweepData& d) {
   const SweepConfig& c = d.config;
   std::vector<HSummary> sum = summarize(c, d.runs);
   std::string b;
-  b += fmt::format("<h1>toyformer sweep: H {} &times; {} seeds</h1>\n<p class=\"sub\">{} runs of {} epochs{}</p>\n",
-                   escape(fmt::format("{}", fmt::join(c.Hs, ", "))), c.seeds, d.runs.size(), c.epochs,
+  const bool grid = c.grid_layout();
+  b += fmt::format("<h1>toyformer sweep: {} &times; {} seeds</h1>\n<p class=\"sub\">{} runs of {} epochs{}</p>\n",
+                   escape(axes_text(c, " \u00d7 ")), c.seeds, d.runs.size(), c.epochs,
                    d.shard.count > 1 ? escape(fmt::format(", shard {} of the grid", d.shard.str()))
                    : static_cast<int64_t>(d.runs.size()) < d.grid_size
                        ? escape(fmt::format(", {} of the grid's {} points", d.runs.size(), d.grid_size))
                        : std::string());
 
-  b += "<section id=\"summary\">\n<h2>Summary</h2>\n<table>\n<tr><th>H</th><th>runs</th><th>solved</th><th>stuck</th>"
-       "<th>unfinished</th><th>final loss median</th><th>q1</th><th>q3</th></tr>\n";
+  b += "<section id=\"summary\">\n<h2>Summary</h2>\n<table>\n<tr><th>H</th>";
+  for (const GridAxis& a : c.axes) b += "<th>" + escape(a.name) + "</th>";
+  b += "<th>runs</th><th>solved</th><th>stuck</th><th>unfinished</th><th>final loss median</th><th>q1</th><th>q3</th>";
+  b += grid ? "<th>path</th></tr>\n" : "</tr>\n";
   auto cell = [](const OutcomeCount& o) {
     return fmt::format("<td class=\"num\">{} ({:.1f}%, {:.1f}&ndash;{:.1f}%)</td>", o.k, 100 * o.rate, 100 * o.ci.lo,
                        100 * o.ci.hi);
   };
   for (const HSummary& h : sum)
-    b += fmt::format("<tr><th>{}</th><td class=\"num\">{}</td>{}{}{}<td class=\"num\">{:.4f}</td><td "
-                     "class=\"num\">{:.4f}</td><td class=\"num\">{:.4f}</td></tr>\n",
-                     h.H, h.runs, cell(h.solved), cell(h.stuck), cell(h.unfinished), h.loss_median, h.loss_q1,
-                     h.loss_q3);
+    b += fmt::format("<tr><th>{}</th>{}<td class=\"num\">{}</td>{}{}{}<td class=\"num\">{:.4f}</td><td "
+                     "class=\"num\">{:.4f}</td><td class=\"num\">{:.4f}</td>{}</tr>\n",
+                     h.H, axis_cells(c, h.H, h.arch, "th"), h.runs, cell(h.solved), cell(h.stuck), cell(h.unfinished),
+                     h.loss_median, h.loss_q1, h.loss_q3,
+                     grid ? "<td>" + escape(training_path(c, h.arch)) + "</td>" : std::string());
   const LossLevels lv = loss_levels(d.corpus);
   b += fmt::format("</table>\n<p class=\"note\">Each run gets <code>train</code>'s verdict. At every judged position "
                    "(the next token is fixed by the prefix but not by the token alone: <code>the</code>) the "
@@ -929,8 +1008,13 @@ std::string sweep_report_html(const SweepData& d) {
                    "loss fell by less than 1e-3 over the last 10% of epochs). <em>Unfinished</em>: not solved but "
                    "still improving (more epochs would likely help). Counts with the rate and its 95% Wilson score "
                    "interval; loss quartiles interpolate linearly between order statistics. Loss levels of this "
-                   "corpus: {}.</p>\n</section>\n",
-                   c.solved_share, escape(loss_levels_text(d.corpus, lv)));
+                   "corpus: {}.{}</p>\n</section>\n",
+                   c.solved_share, escape(loss_levels_text(d.corpus, lv)),
+                   grid ? " <em>Path</em>: how a grid point's seeds trained: <em>fused stacks</em> (the notebook's "
+                          "model: its seeds as stacks of models on one fused step), <em>graph stacks</em> (the same "
+                          "on <code>--step graph</code>), <em>graph single models</em> (a variant: one model "
+                          "per seed on the graph step, as <code>train</code> runs it)."
+                        : "");
 
   b += "<section id=\"plots\">\n<h2>Plots</h2>\n<div class=\"row\">\n";
   const svg::Options inl{false};
@@ -938,7 +1022,11 @@ std::string sweep_report_html(const SweepData& d) {
   b += "<div class=\"figure\">" + sweep_rate_figure(d, inl) + "</div>\n</div>\n</section>\n\n";
   b += "<section id=\"config\">\n<h2>Configuration</h2>\n";
   std::vector<std::pair<std::string, std::string>> cfg{
-      {"H", fmt::format("{}", fmt::join(c.Hs, ", "))},
+      {"H", fmt::format("{}", fmt::join(c.Hs, ", "))}};
+  for (const GridAxis& a : c.axes) cfg.push_back({a.name, axis_values_text(a)});
+  if (!c.axes.empty()) cfg.push_back({"grid order", axes_text(c, ", then ", ",") + ", then seeds"});
+  if (!c.arch.notebook()) cfg.push_back({"model", c.arch.describe()});
+  const std::vector<std::pair<std::string, std::string>> rest{
       {"seeds", fmt::format("{} .. {}", c.seed_start, c.seed_start + static_cast<uint64_t>(c.seeds) - 1)},
       {"epochs", fmt::format("{}", c.epochs)},
       {"batch", fmt::format("{}", c.batch)},
@@ -958,26 +1046,39 @@ std::string sweep_report_html(const SweepData& d) {
       {"device", c.device},
       {"corpus", c.corpus_source},
       {"shard", d.shard.str()}};
+  cfg.insert(cfg.end(), rest.begin(), rest.end());
   b += kv_table(cfg, 2);
   b += "<h4>Corpus</h4>\n<table>\n";
   for (int64_t s = 0; s < d.corpus.size(); ++s)
     b += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", s, escape(sentence(d.corpus, s)));
   b += "</table>\n</section>\n";
 
+  std::string axis_heads;
+  for (const GridAxis& a : c.axes) axis_heads += "<th>" + escape(a.name) + "</th>";
   b += fmt::format("<section id=\"runs\">\n<h2>Runs</h2>\n<details>\n<summary>all {} runs</summary>\n<table>\n"
-                   "<tr><th>H</th><th>seed</th><th>final loss</th><th>final lr</th><th>outcome</th><th>share</th>"
-                   "<th>attention the &rarr; subject</th><th>epochs</th><th>LR reductions</th></tr>\n",
-                   d.runs.size());
-  for (const RunResult& r : d.runs)
-    b += fmt::format("<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.4f}</td><td "
+                   "<tr><th>H</th>{}<th>seed</th><th>final loss</th><th>final lr</th><th>outcome</th><th>share</th>"
+                   "<th>attention the &rarr; subject</th>{}<th>epochs</th><th>LR reductions</th></tr>\n",
+                   d.runs.size(), axis_heads, grid ? "<th>attention per head</th>" : "");
+  for (const RunResult& r : d.runs) {
+    std::string heads;
+    for (float v : r.attn_heads) heads += fmt::format("{}{:.3f}", heads.empty() ? "" : " ", v);
+    b += fmt::format("<tr><td class=\"num\">{}</td>{}<td class=\"num\">{}</td><td class=\"num\">{:.4f}</td><td "
                      "class=\"num\">{:.4g}</td><td>{}</td><td class=\"num\">{:.3f}</td><td class=\"num\">{:.3f}</td>"
-                     "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-                     r.H, r.seed, r.final_loss, r.final_lr, outcome_name(r.outcome), r.share, r.attn_the_to_subject,
+                     "{}<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                     r.H, axis_cells(c, r.H, r.arch, "td"), r.seed, r.final_loss, r.final_lr, outcome_name(r.outcome),
+                     r.share, r.attn_the_to_subject, grid ? "<td class=\"num\">" + heads + "</td>" : std::string(),
                      r.epochs, r.lr_reductions);
+  }
   b += "</table>\n</details>\n<p class=\"note\"><em>attention the &rarr; subject</em>: the attention weight from each "
        "position whose next token depends on the subject (<code>the</code>) to the position that tells the sentences "
-       "apart (<code>man</code>/<code>woman</code>), mean over those positions.</p>\n</section>\n";
-  return page(fmt::format("toyformer sweep H {}", fmt::join(c.Hs, ",")), b);
+       "apart (<code>man</code>/<code>woman</code>), mean over those positions.";
+  if (grid)
+    b += " For a model with several blocks or heads it is the strongest evidence head: the maximum of <em>attention "
+         "per head</em>, which lists the same measure for every head of every block (block 0's heads first: L0h0 "
+         "L0h1 &hellip; L1h0 &hellip;; runs.csv: <code>attn_heads</code>, space-separated). <code>train</code>'s "
+         "run.json reports block 0's head 0.";
+  b += "</p>\n</section>\n";
+  return page("toyformer sweep " + axes_text(c, " ", ","), b);
 }
 
 std::string report_for_dir(const std::string& dir) {

@@ -406,16 +406,24 @@ std::string loss_curve(const LossCurve& c, const Options& o) {
   return s + "</svg>\n";
 }
 
-std::string box_strip(const Distribution& d, const Options& o) {
+namespace {
+
+// Whether a value can be drawn on the distribution's y axis.
+bool drawable(const Distribution& d, double v) { return std::isfinite(v) && (!d.log_y || v > 0); }
+
+// A box_strip figure's content (without the <svg> element), and its size.
+Panel box_strip_panel(const Distribution& d) {
   const double gw = 150, ml = 72, mr = 24, mt = d.category_names.empty() ? 40 : 58, mb = 44, ph = 300;
   const double W = ml + mr + gw * static_cast<double>(std::max<size_t>(d.groups.size(), 1)), H = mt + ph + mb;
   const double pw = W - ml - mr;
-  std::string s = open_svg(W, H, o);
+  std::string s;
   s += text(ml, 22, d.title, "font-size=\"14\" font-weight=\"bold\"");
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (const Group& g : d.groups)
     for (double v : g.values)
-      if (std::isfinite(v) && (!d.log_y || v > 0)) lo = std::min(lo, v), hi = std::max(hi, v);
+      if (drawable(d, v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  if (drawable(d, d.y_min)) lo = std::min(lo, d.y_min);
+  if (drawable(d, d.y_max)) hi = std::max(hi, d.y_max);
   if (!(hi >= lo)) lo = d.log_y ? 0.1 : 0, hi = 1;
   for (const Level& l : d.levels)
     if (std::isfinite(l.value) && (!d.log_y || l.value > 0)) lo = std::min(lo, l.value), hi = std::max(hi, l.value);
@@ -495,7 +503,49 @@ std::string box_strip(const Distribution& d, const Options& o) {
     s += line(cx - bw / 2, Y(med), cx + bw / 2, Y(med), "stroke=\"#000000\" stroke-width=\"2.2\"");
     s += "</g>\n";
   }
+  return Panel{s, W, H};
+}
+
+// Panels on a grid, `cols` to a row, under a title (none when empty); each cell as large as the largest panel.
+std::string panel_grid(const std::vector<Panel>& panels, int64_t cols, const std::string& title, const Options& o) {
+  if (cols <= 0) fail("svg: a grid of {} columns", cols);
+  double cw = 0, rh = 0;
+  for (const Panel& p : panels) cw = std::max(cw, p.w), rh = std::max(rh, p.h);
+  const int64_t n = static_cast<int64_t>(panels.size()), c = std::min<int64_t>(cols, std::max<int64_t>(n, 1));
+  const int64_t r = std::max<int64_t>((n + c - 1) / c, 1);
+  const double top = title.empty() ? 0 : 34;
+  std::string s = open_svg(std::max(cw * static_cast<double>(c), 8 + text_width(title, 16)),
+                           top + rh * static_cast<double>(r), o);
+  if (!title.empty()) s += text(8, 24, title, "font-size=\"16\" font-weight=\"bold\"");
+  for (int64_t i = 0; i < n; ++i) {
+    s += fmt::format("<g class=\"panel\" transform=\"translate({},{})\">\n", n1(cw * static_cast<double>(i % c)),
+                     n1(top + rh * static_cast<double>(i / c)));
+    s += panels[static_cast<size_t>(i)].body;
+    s += "</g>\n";
+  }
   return s + "</svg>\n";
+}
+
+}  // namespace
+
+std::string box_strip(const Distribution& d, const Options& o) {
+  const Panel p = box_strip_panel(d);
+  return open_svg(p.w, p.h, o) + p.body + "</svg>\n";
+}
+
+std::string box_strip_grid(std::vector<Distribution> ds, int64_t cols, const std::string& title, const Options& o) {
+  // One y axis for all: every panel covers the range of all panels' values.
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const Distribution& d : ds)
+    for (const Group& g : d.groups)
+      for (double v : g.values)
+        if (drawable(d, v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  std::vector<Panel> panels;
+  for (Distribution& d : ds) {
+    if (hi >= lo) d.y_min = lo, d.y_max = hi;
+    panels.push_back(box_strip_panel(d));
+  }
+  return panel_grid(panels, cols, title, o);
 }
 
 namespace {
@@ -503,15 +553,15 @@ const char* kPalette[] = {"#2166ac", "#d6604d", "#e08214", "#1b7837", "#762a83",
 std::string palette(const std::vector<std::string>& colors, size_t i) {
   return i < colors.size() ? colors[i] : kPalette[i % (sizeof kPalette / sizeof kPalette[0])];
 }
-}  // namespace
 
-std::string rate_plot(const RatePlot& p, const Options& o) {
+// A rate_plot figure's content (without the <svg> element), and its size.
+Panel rate_plot_panel(const RatePlot& p) {
   const size_t ns = std::max<size_t>(p.series.size(), 1);
   const double bar = 34, gw = std::max(130.0, bar * static_cast<double>(ns) + 40), ml = 64, mr = 24, mt = 58, mb = 44,
                ph = 300;
   const double W = ml + mr + gw * static_cast<double>(std::max<size_t>(p.groups.size(), 1)), H = mt + ph + mb;
   const double pw = W - ml - mr;
-  std::string s = open_svg(W, H, o);
+  std::string s;
   s += text(ml, 22, p.title, "font-size=\"14\" font-weight=\"bold\"");
   auto Y = [&](double v) { return mt + ph * (1 - std::clamp(v, 0.0, 1.0)); };
   for (int k = 0; k <= 5; ++k) {
@@ -555,7 +605,19 @@ std::string rate_plot(const RatePlot& p, const Options& o) {
       s += text(x, Y(r.hi) - 5, fmt::format("{}", r.k), "text-anchor=\"middle\" font-size=\"10\"");
     }
   }
-  return s + "</svg>\n";
+  return Panel{s, W, H};
+}
+}  // namespace
+
+std::string rate_plot(const RatePlot& p, const Options& o) {
+  const Panel panel = rate_plot_panel(p);
+  return open_svg(panel.w, panel.h, o) + panel.body + "</svg>\n";
+}
+
+std::string rate_plot_grid(const std::vector<RatePlot>& ps, int64_t cols, const std::string& title, const Options& o) {
+  std::vector<Panel> panels;
+  for (const RatePlot& p : ps) panels.push_back(rate_plot_panel(p));
+  return panel_grid(panels, cols, title, o);
 }
 
 std::string line_plot(const LinePlot& p, const Options& o) {

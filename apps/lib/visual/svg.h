@@ -1,7 +1,9 @@
 // SVG figures written by the library (no network, no Python): attention/activation heatmaps, loss curves with the
-// LR reductions marked, and the sweep's plots (final-loss distribution per H, solved rate per H with its interval).
+// LR reductions marked, and the sweep's plots (final-loss distribution per H, solved rate per H with its interval;
+// small multiples of both, one panel per model variant).
 // Every function returns one <svg> element; text is XML-escaped; hover text is an SVG <title> child.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -78,10 +80,15 @@ struct Distribution {
   std::vector<std::string> category_names;  // legend for category 0, 1, 2 (empty: no legend)
   std::vector<std::string> category_colors; // "#rrggbb" per category (empty: red, blue, orange)
   std::vector<Level> levels;                // dotted reference lines across all groups
+  double y_min = NAN, y_max = NAN;          // the y axis covers at least this range (NaN: the values' own)
 };
 // Box plot (quartiles, median, whiskers to the furthest point within 1.5 IQR) over a strip of all points,
 // deterministically jittered.
 std::string box_strip(const Distribution& d, const Options& o = {});
+// Small multiples: one box_strip panel per distribution (e.g. per model variant of a sweep), `cols` to a row under
+// `title`; the panels share one y axis (the range of all their values; give them the same log_y and levels).
+std::string box_strip_grid(std::vector<Distribution> ds, int64_t cols, const std::string& title,
+                           const Options& o = {});
 
 struct Rate {
   int64_t k = 0, n = 0;
@@ -99,6 +106,9 @@ struct RatePlot {
 };
 // Proportions in [0, 1]: per group one bar per series with its interval as an error bar, "k" above each, a legend.
 std::string rate_plot(const RatePlot& p, const Options& o = {});
+// Small multiples: one rate_plot panel per plot, `cols` to a row under `title` (each panel's y axis is [0, 1]).
+std::string rate_plot_grid(const std::vector<RatePlot>& ps, int64_t cols, const std::string& title,
+                           const Options& o = {});
 
 struct Series {
   std::string label;
