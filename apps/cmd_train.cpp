@@ -119,12 +119,12 @@ Runner add_train(CLI::App& app) {
   add_training_flags(s, *c);
   s->add_flag("--quiet", c->quiet, "no summary, progress or tables: the final line and the verdict only");
   s->add_flag("--json", c->json, "print one JSON object on stdout (everything else goes to stderr)");
-  s->add_option("--init-weights", c->init_weights, "start from these weights (.npz: XEmbed, PosEmbed, Qmat, Kmat, Vmat)")
+  s->add_option("--init-weights", c->init_weights, "start from these weights (.npz: the model's weights by name; the notebook's XEmbed, PosEmbed, Qmat, Kmat, Vmat)")
       ->check(non_empty_path());
   s->add_option("--save-weights", c->save_weights, "write the trained weights (.npz)")
       ->check(non_empty_path());
   s->add_option("--dump-activations", c->dump_activations,
-                 "write all 14 layer outputs + loss/lr history + vocab (.npz)")
+                 "write every layer output (the notebook's 14, a variant's own) + loss/lr history + vocab (.npz)")
       ->check(non_empty_path());
   s->add_option("--out", c->out_dir, "write DIR/run.json, weights.npz, activations.npz and report.html")
       ->check(non_empty_path());
