@@ -287,7 +287,9 @@ Tensor ToyModel::weight_of(const std::string& name, int64_t m) const {
   TOY_CHECK(m >= 0 && m < models(), "toy model: model {} out of range [0, {})", m, models());
   const Tensor& w = weight(name).value();
   if (models() == 1) return w.to(Device::CPU);
-  Shape shape = name == "XEmbed" ? Shape{V_, V_} : name == "PosEmbed" ? Shape{T_, V_} : w.shape().suffix(2);
+  // A stacked weight's block of model m: [V, E] / [T, E] of the embeddings' [M*rows, E], else its Keras shape
+  // after the model axis.
+  Shape shape = name == "XEmbed" ? Shape{V_, V_} : name == "PosEmbed" ? Shape{T_, V_} : w.shape().suffix(w.shape().rank() - 1);
   return block(w, m, models(), shape);
 }
 

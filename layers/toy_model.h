@@ -87,6 +87,10 @@ const std::vector<std::string>& toy_layer_names();
 std::vector<std::string> toy_weight_names(const ToyArch& arch);
 std::vector<std::string> toy_layer_names(const ToyArch& arch);
 
+// Whether models of this arch can train stacked in one ToyModel (the notebook's and every variant without --ffn and
+// --norm: those need per-model biases and LayerNorm parameters, which the engine cannot broadcast yet).
+inline bool toy_stackable(const ToyArch& arch) { return arch.ffn == 0 && !arch.norm; }
+
 // Bytes a ToyModel of these sizes allocates (weights, gradients, optimizer state, every layer output and its
 // gradient), an upper estimate computed before anything is allocated. E = V.
 double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t models, const ToyArch& arch = {});
@@ -100,7 +104,7 @@ double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t m
 class ToyModel {
  public:
   // Build for a batch of `batch` sequences of the corpus (the first `batch` sequences are loaded as inputs).
-  // seeds: one per stacked model (empty = the single model of cfg.seed).
+  // seeds: one per stacked model (empty = the single model of cfg.seed); a stack needs toy_stackable(cfg.arch).
   ToyModel(const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch, std::vector<uint64_t> seeds = {});
   int64_t models() const { return static_cast<int64_t>(seeds_.size()); }
   const std::vector<uint64_t>& seeds() const { return seeds_; }

@@ -143,7 +143,7 @@ TEST_CASE("sweep/grid-axes: grid order is the axes' order, first slowest, then t
   CHECK(s2[2].index == 7);
 }
 
-TEST_CASE("sweep/grid-axes: the work plan: stacks of the notebook's model, variants one by one, most costly first") {
+TEST_CASE("sweep/grid-axes: the work plan: stacks of one grid point each, variants with ffn/norm one by one, most costly first") {
   SweepConfig c = config_with({"heads=1,4", "layers=1,2"});
   c.Hs = {10, 40};
   c.seeds = 20;
@@ -157,20 +157,19 @@ TEST_CASE("sweep/grid-axes: the work plan: stacks of the notebook's model, varia
     for (size_t i : t.runs) ++seen[i];
     if (k > 0) CHECK(tasks[k - 1].cost >= t.cost);  // longest first
     const ToyArch& a = runs[t.runs[0]].arch;
-    if (!a.notebook()) {
-      CHECK(t.runs.size() == 1);  // a variant: one model per task
+    if (!toy_stackable(a)) {
+      CHECK(t.runs.size() == 1);  // a variant with ffn/norm: one model per task
       continue;
     }
-    for (size_t i : t.runs) {  // a stack: one grid point of the notebook's model
-      CHECK(runs[i].arch.notebook());
+    for (size_t i : t.runs) {  // a stack: runs of one grid point
+      CHECK(runs[i].arch == a);
       CHECK(runs[i].H == runs[t.runs[0]].H);
     }
   }
   CHECK(seen == std::vector<int>(runs.size(), 1));
-  // The costliest variant (heads=4 layers=2 H=40) comes first; the stacks come after every variant of that size.
+  // A piece of the costliest variant (heads=4 layers=2) comes first (pieces are cut to about equal cost).
   CHECK(runs[tasks[0].runs[0]].arch.heads == 4);
   CHECK(runs[tasks[0].runs[0]].arch.layers == 2);
-  CHECK(runs[tasks[0].runs[0]].H == 40);
   // H only: the stacks of before (pieces of whole groups of 8 for 2 threads; max_stack bounds them).
   SweepConfig h;
   h.Hs = {10, 20, 40};
@@ -184,6 +183,14 @@ TEST_CASE("sweep/grid-axes: the work plan: stacks of the notebook's model, varia
   }
   CHECK(total == 300);
   CHECK(plan_tasks(h, sweep_grid(h), 1).size() == 3);  // one thread: one stack per H
+  // A variant with a feed-forward layer cannot stack: one task per run.
+  SweepConfig f = config_with({"layers=1,2"});
+  f.arch.ffn = 8;
+  f.Hs = {10};
+  f.seeds = 3;
+  const std::vector<SweepTask> singles = plan_tasks(f, sweep_grid(f), 2);
+  CHECK(singles.size() == 6);
+  for (const SweepTask& t : singles) CHECK(t.runs.size() == 1);
 }
 
 TEST_CASE("sweep/grid-axes: the files' layout, H-only and with axes") {
@@ -223,7 +230,7 @@ TEST_CASE("sweep/grid-axes: the files' layout, H-only and with axes") {
   CHECK(sum[0].find(",final_loss_q3,path") != std::string::npos);
   CHECK(sum[1].rfind("10,1,true,1,1,1.000000,", 0) == 0);
   CHECK(sum[1].find(",fused stacks") != std::string::npos);
-  CHECK(sum[2].find(",graph single models") != std::string::npos);
+  CHECK(sum[2].find(",graph stacks") != std::string::npos);  // heads=1 pos=false: a variant that stacks
   c.step = "graph";
   CHECK(training_path(c, ToyArch{}) == "graph stacks");
 }
@@ -345,12 +352,12 @@ TEST_CASE("sweep/grid-cli: path per grid point, printed and in summary.csv, the 
   CHECK(a.out.find("8 runs: H 10 x heads 1,2 x layers 1,2 x seeds 1..2") != std::string::npos);
   CHECK(a.out.find("    H heads layers  runs") != std::string::npos);
   CHECK(a.out.find("path: fused stacks (1 grid point: the notebook's model") != std::string::npos);
-  CHECK(a.out.find("graph single models (3 grid points: a variant") != std::string::npos);
+  CHECK(a.out.find("graph stacks (3 grid points: its seeds train as stacks") != std::string::npos);
   const std::vector<std::string> sum = lines(slurp(d / "j2" / "summary.csv"));
   REQUIRE(sum.size() == 5);
   CHECK(sum[0].rfind("H,heads,layers,runs,", 0) == 0);
   CHECK(fields(sum[1]).back() == "fused stacks");
-  for (int i = 2; i <= 4; ++i) CHECK(fields(sum[static_cast<size_t>(i)]).back() == "graph single models");
+  for (int i = 2; i <= 4; ++i) CHECK(fields(sum[static_cast<size_t>(i)]).back() == "graph stacks");
   // runs.csv: the axes after H, the grid's order, attn_heads per (block, head).
   const std::vector<std::string> runs = lines(slurp(d / "j2" / "runs.csv"));
   REQUIRE(runs.size() == 9);
@@ -450,7 +457,7 @@ TEST_CASE("report/sweep-grid: small multiples per model variant, H across, and `
   CHECK(slurp(d / "rep.html") == html);
   for (const char* s : {"toyformer sweep: H 10 \u00d7 heads 1, 2 \u00d7 layers 1, 2 &times; 2 seeds",
                         "final loss per H, one panel per heads \u00d7 layers",
-                        "outcomes per H, one panel per heads \u00d7 layers", "<th>path</th>", "graph single models",
+                        "outcomes per H, one panel per heads \u00d7 layers", "<th>path</th>", "graph stacks",
                         "attention per head", "strongest evidence head", "H=10 heads=2 layers=1 seed 2: final loss",
                         "<th>grid order</th><td>H 10, then heads 1,2, then layers 1,2, then seeds</td>"}) {
     CAPTURE(s);

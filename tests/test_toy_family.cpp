@@ -276,3 +276,39 @@ TEST_CASE("family/twin: every variant matches the PyTorch reference (one step an
     CHECK(wworst <= tol.at("final_weights_abs").get<double>());
   }
 }
+
+// A variant without --ffn/--norm trains in a stack of models, each bit for bit as alone: the losses and lr of every
+// epoch, the final weights and every named activation (the same check tests/test_toy_stack.cpp makes for the
+// notebook's model).
+TEST_CASE("family/stacks: a stacked variant's models train bit for bit as alone") {
+  const std::vector<uint64_t> seeds{3, 7, 11};
+  for (const auto& [a, H] : family()) {
+    if (!toy_stackable(a)) continue;
+    CAPTURE(a.describe());
+    ToyConfig cfg;
+    cfg.H = H;
+    cfg.arch = a;
+    TrainOptions o;
+    o.epochs = 150;
+    o.arch = a;
+    ToyModel stack(notebook_corpus(), cfg, 2, seeds);
+    const std::vector<TrainResult> rs = train_models(stack, notebook_corpus(), o);
+    for (size_t i = 0; i < seeds.size(); ++i) {
+      CAPTURE(seeds[i]);
+      cfg.seed = seeds[i];
+      ToyModel alone(notebook_corpus(), cfg, 2);
+      const TrainResult r = train(alone, notebook_corpus(), o);
+      CHECK(rs[i].loss == r.loss);
+      CHECK(rs[i].lr == r.lr);
+      for (const auto& wn : alone.weight_names())
+        CHECK(stack.weight_of(wn, static_cast<int64_t>(i)).to_vector() == alone.weight(wn).value().to_vector());
+      for (const auto& ln : alone.layer_names())
+        CHECK(stack.activation_of(ln, static_cast<int64_t>(i)).to_vector() ==
+              alone.model().output(ln).value().to_vector());
+    }
+  }
+  ToyConfig cfg;
+  cfg.arch = arch({{"norm", 1}});
+  CHECK_FALSE(toy_stackable(cfg.arch));
+  CHECK_THROWS_WITH(ToyModel(notebook_corpus(), cfg, 2, {1, 2}), doctest::Contains("one model at a time"));
+}

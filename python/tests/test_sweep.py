@@ -78,7 +78,7 @@ def test_sweep_grid_equals_cli(tmp_path):
     assert list(sw.runs.columns[:4]) == ["H", "heads", "layers", "seed"]
     assert list(sw.timing.columns) == ["H", "heads", "layers", "seed", "seconds", "us_per_step"]
     assert list(sw.summary.columns[:4]) == ["H", "heads", "layers", "runs"] and sw.summary.columns[-1] == "path"
-    assert list(sw.summary["path"]) == ["fused stacks"] + ["graph single models"] * 3
+    assert list(sw.summary["path"]) == ["fused stacks"] + ["graph stacks"] * 3
     # attn_heads: a str of one value per (block, head); attn_the_to_subject is the strongest.
     for _, row in sw.runs.iterrows():
         heads = [float(x) for x in row["attn_heads"].split()]

@@ -121,7 +121,7 @@ std::string point_label(const SweepConfig& c, const ToyArch& arch) {
 }
 
 std::string training_path(const SweepConfig& c, const ToyArch& arch) {
-  if (!arch.notebook()) return "graph single models";
+  if (!arch.notebook()) return toy_stackable(arch) ? "graph stacks" : "graph single models";
   return step_is_fused(c.step_path(), Device::CPU, arch) ? "fused stacks" : "graph stacks";
 }
 
@@ -302,7 +302,7 @@ std::vector<SweepTask> plan_tasks(const SweepConfig& c, const std::vector<RunSpe
   for (size_t i = 0; i < runs.size(); ++i) {
     const double cost = model_step_cost(runs[i].H, runs[i].arch);
     total_cost += cost;
-    if (runs[i].arch.notebook())
+    if (toy_stackable(runs[i].arch))
       by_point[runs[i].index / std::max<int64_t>(c.seeds, 1)].push_back(i);
     else
       tasks.push_back(SweepTask{{i}, cost});
@@ -313,7 +313,7 @@ std::vector<SweepTask> plan_tasks(const SweepConfig& c, const std::vector<RunSpe
     int64_t size = cuda || jobs == 1 ? static_cast<int64_t>(idx.size())
                                      : std::max<int64_t>(1, static_cast<int64_t>(piece_cost / unit));
     // The CPU's fused step runs 8 models at once in SIMD lanes (layers/toy_step_cpu.cpp): whole groups of 8.
-    if (!cuda && size > 8) size = (size + 4) / 8 * 8;
+    if (!cuda && size > 8 && runs[idx[0]].arch.notebook()) size = (size + 4) / 8 * 8;
     if (max_stack > 0) size = std::min(size, max_stack);
     for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(size)) {
       SweepTask t;

@@ -1,5 +1,6 @@
 // Sweeps over head size H, model settings (--grid: heads, layers, ffn, ...) and seeds: the grid and its shards,
-// training every run (the notebook's model as stacks of seeds, a variant one model at a time, spread over a thread
+// training every run (the notebook's model and variants without --ffn/--norm as stacks of seeds, the others one model
+// at a time, spread over a thread
 // pool), the per-grid-point outcome statistics, and the sweep directory (sweep.json, runs.csv, summary.csv,
 // timing.csv, report.html, two SVG plots) with merging of shards.
 #pragma once
@@ -58,7 +59,8 @@ std::vector<GridPoint> grid_points(const SweepConfig& c);
 std::string point_label(const SweepConfig& c, const ToyArch& arch);
 // How the seeds of a point with this model train, as summary.csv's path column and the printed summary say it:
 // "fused stacks" (the notebook's model: the seeds as stacks of models, one fused step for all), "graph stacks" (the
-// same with --step graph), "graph single models" (a variant: ToyModel trains one model per seed). No commas: a CSV
+// same with --step graph, and a variant without --ffn/--norm), "graph single models" (a variant with --ffn or --norm:
+// ToyModel trains one model per seed). No commas: a CSV
 // field as it is.
 std::string training_path(const SweepConfig& c, const ToyArch& arch);
 
@@ -109,9 +111,9 @@ void validate(const SweepConfig& c, const ToyCorpus& corpus);
 
 // Train every run of `runs`; results in the order of `runs`. `on_done` is called (serialized, from any thread)
 // after each finished run with the number done so far. This is the one place a sweep trains: the runs of a grid
-// point with the notebook's model are trained as stacks of independent models (ToyModel with seeds: one step serves
-// the whole stack, and every model gets exactly the numbers it gets alone); a variant's runs train one model each on
-// the graph step (as `train` does). Stacks and single models, most costly first, spread over a pool of `jobs`
+// point with the notebook's model, or a variant without --ffn/--norm (toy_stackable), are trained as stacks of
+// independent models (ToyModel with seeds: one step serves the whole stack, and every model gets exactly the numbers
+// it gets alone); the other variants' runs train one model each on the graph step (as `train` does). Stacks and single models, most costly first, spread over a pool of `jobs`
 // threads. On CUDA each grid point of the notebook's model is one stack (one graph replay per step for all its
 // seeds) and everything goes one at a time. max_stack bounds the models per stack (0 = as large as the thread count
 // allows). `cancel`, when given and set
@@ -124,7 +126,7 @@ double model_step_cost(int64_t H, const ToyArch& a);
 // How train_runs shares out the work: tasks of runs (indices into `runs`) trained together, most costly first (each
 // free thread takes the next: longest-processing-time first). The runs of a grid point with the notebook's model
 // are stacks, cut into pieces of about 1/8 of a thread's share (whole groups of 8, the CPU's SIMD lanes; on CUDA one
-// stack per point); a variant's runs are one task each. cost: model-steps weighted by an estimate of their time
+// stack per point); the runs of a variant that cannot stack are one task each. cost: model-steps weighted by an estimate of their time
 // (units of ~0.05 us per step).
 struct SweepTask {
   std::vector<size_t> runs;

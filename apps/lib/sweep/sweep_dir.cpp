@@ -267,8 +267,9 @@ std::string paths_text(const SweepConfig& c) {
   }
   auto why = [](const std::string& path) {
     return path == "fused stacks" ? "the notebook's model: its seeds train as stacks of models on one fused step"
-           : path == "graph stacks" ? "the notebook's model: its seeds train as stacks of models on the graph step"
-                                    : "a variant: one model per seed on the graph step, as `train` runs it";
+           : path == "graph stacks" ? "its seeds train as stacks of models on the graph step"
+                                    : "a variant with --ffn or --norm: one model per seed on the graph step, as "
+                                      "`train` runs it";
   };
   std::string s;
   for (const auto& [path, n] : paths)
