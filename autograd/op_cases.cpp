@@ -61,15 +61,24 @@ Tensor ref_embedding(const Tensor& idx, const Tensor& table) {
   return from_double(idx.shape().append(e), out);
 }
 
-// a + b where one shape is a suffix of the other: out[lead, s] = big[lead, s] + small[s].
+// a + b with numpy broadcasting of the smaller operand (its shape padded with leading 1s; an axis of 1 repeats):
+// out[i] = big[i] + small[the index of i with small's broadcast axes at 0].
 Tensor ref_add(const Tensor& a, const Tensor& b) {
-  const Tensor& big = a.rank() >= b.rank() ? a : b;
-  const Tensor& small = a.rank() >= b.rank() ? b : a;
-  const int64_t ns = small.numel(), nlead = big.numel() / ns;
+  const bool a_big = a.numel() > b.numel() || (a.numel() == b.numel() && a.rank() >= b.rank());
+  const Tensor& big = a_big ? a : b;
+  const Tensor& small = a_big ? b : a;
+  const int rank = big.rank(), pad = rank - small.rank();
   std::vector<double> out(static_cast<size_t>(big.numel()));
-  for (int64_t l = 0; l < nlead; ++l)
-    for (int64_t s = 0; s < ns; ++s)
-      out[static_cast<size_t>(l * ns + s)] = static_cast<double>(big[l * ns + s]) + static_cast<double>(small[s]);
+  for (int64_t i = 0; i < big.numel(); ++i) {
+    int64_t rest = i, j = 0, stride = 1;
+    for (int ax = rank - 1; ax >= pad; --ax) {  // small's flat index, from the last axis
+      const int64_t idx = rest % big.shape()[ax], n = small.shape()[ax - pad];
+      rest /= big.shape()[ax];
+      j += (n == 1 ? 0 : idx) * stride;
+      stride *= n;
+    }
+    out[static_cast<size_t>(i)] = static_cast<double>(big[i]) + static_cast<double>(small[j]);
+  }
   return from_double(big.shape(), out);
 }
 
@@ -164,9 +173,10 @@ Tensor ref_conv1d(const Tensor& x, const Tensor& w, int64_t pad_left, int64_t l_
   return from_double(x.shape().with_last(l_out), out);
 }
 
-// Per row: mean and population variance in double (two passes), (x - mean) / sqrt(var + eps) * gamma + beta.
+// Per row: mean and population variance in double (two passes), (x - mean) / sqrt(var + eps) * gamma + beta, with
+// gamma and beta [N] or [G, N] (row g for the g-th of G equal consecutive groups of rows).
 Tensor ref_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
-  const int64_t n = x.shape()[-1], rows = x.numel() / n;
+  const int64_t n = x.shape()[-1], rows = x.numel() / n, per = rows / (gamma.numel() / n);
   std::vector<double> out;
   for (int64_t r = 0; r < rows; ++r) {
     double mean = 0, var = 0;
@@ -175,8 +185,9 @@ Tensor ref_layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, 
     for (int64_t j = 0; j < n; ++j) var += (x[r * n + j] - mean) * (x[r * n + j] - mean);
     var /= static_cast<double>(n);
     const double sd = std::sqrt(var + eps);
+    const int64_t p = r / per * n;
     for (int64_t j = 0; j < n; ++j)
-      out.push_back((x[r * n + j] - mean) / sd * static_cast<double>(gamma[j]) + static_cast<double>(beta[j]));
+      out.push_back((x[r * n + j] - mean) / sd * static_cast<double>(gamma[p + j]) + static_cast<double>(beta[p + j]));
   }
   return from_double(x.shape(), out);
 }
@@ -322,7 +333,8 @@ void add_embedding_cases(std::vector<OpCase>& cases) {
 }
 
 void add_add_cases(std::vector<OpCase>& cases) {
-  const char* formula = "a [...], b [a's shape or a suffix of it] (or the other way round) -> a + b";
+  const char* formula = "a [...], b [a's shape, a suffix of it, or it with 1s on one run of axes] (or the other "
+                        "way round) -> a + b";
   const auto fn = [](const Vars& v) { return add(v[0], v[1]); };
   const auto ref = [](const Inputs& in) { return ref_add(in[0], in[1]); };
   cases.push_back(sized(make("add/same_shape", formula, {"a", "b"}, {true, true}, {Shape{kB, kT, kE}, Shape{kB, kT, kE}},
@@ -334,6 +346,13 @@ void add_add_cases(std::vector<OpCase>& cases) {
   cases.push_back(sized(make("add/small_first", formula, {"a", "b"}, {true, true}, {Shape{kE}, Shape{kB, kT, kE}},
                              uniform_inputs(), fn, ref),
                         [](int64_t n) { return Shapes{Shape{n}, Shape{3, n}}; }));
+  // A bias per stacked model: b [M, 1, F] over the rows of a [M, R, F] (db sums each model's n rows).
+  cases.push_back(sized(make("add/middle_axis", formula, {"a", "b"}, {true, true},
+                             {Shape{kB, kT, kE}, Shape{kB, 1, kE}}, uniform_inputs(), fn, ref),
+                        [](int64_t n) { return Shapes{Shape{3, n, 4}, Shape{3, 1, 4}}; }));
+  // Two broadcast axes in one run, the smaller operand first: [B, 1, 1, E] + [B, T, H, E].
+  cases.push_back(make("add/middle_run_small_first", formula, {"a", "b"}, {true, true},
+                       {Shape{kB, 1, 1, kE}, Shape{kB, kT, kH, kE}}, uniform_inputs(), fn, ref));
 }
 
 void add_scale_cases(std::vector<OpCase>& cases) {
@@ -579,7 +598,7 @@ void add_conv1d_cases(std::vector<OpCase>& cases) {
   }
 }
 
-// layer_norm: rank-3 x (the last axis at 1 and 33), a wide row (1025, a block per row on the GPU), rank-2 x (1, 33,
+// layer_norm: rank-3 x (the last axis at 1 and 33), gamma and beta per group of rows, a wide row (1025, a block per row on the GPU), rank-2 x (1, 33,
 // 1025 rows into dgamma and dbeta), gamma and beta constant, x constant, rows far from zero (the two-pass variance),
 // rows whose variance is far below eps.
 void add_layer_norm_cases(std::vector<OpCase>& cases) {
@@ -628,6 +647,13 @@ void add_layer_norm_cases(std::vector<OpCase>& cases) {
                                        {true, true, true}, params(Shape{kT, kE}), inputs(0.0f, 2.0f, 10), fn(torch),
                                        ref(torch)),
                                   rows_n),
+                            8));
+  // gamma, beta [G, N]: one row per model of a stack (x [G*B, T, N]); each group's rows summed into its dgamma row.
+  const auto grouped = [](Shape x, int64_t g) { return Shapes{x, Shape{g, x[-1]}, Shape{g, x[-1]}}; };
+  cases.push_back(with_step(sized(make("layer_norm/groups", std::string(formula) + "; gamma, beta [G, N]", names,
+                                       {true, true, true}, grouped(Shape{3 * kB, kT, kE}, 3), inputs(0.0f, 2.0f, 10),
+                                       fn(keras), ref(keras)),
+                                  [=](int64_t n) { return grouped(Shape{3 * n, kE}, 3); }),
                             8));
   cases.push_back(with_step(sized(make("layer_norm/constant_params", std::string(formula) + "; gamma, beta constant",
                                        names, {true, false, false}, params(x3), inputs(0.0f, 2.0f, 10), fn(keras),

@@ -30,7 +30,9 @@ namespace toy {
 Var embedding(const Var& ids, const Var& table, int64_t padding_idx = -1);
 
 // a + b. Shapes equal, or one's shape is a suffix of the other's (broadcast over the leading axes), e.g.
-// [B,T,E] + [T,E]. The result has the larger shape; the smaller input's gradient sums over the broadcast axes.
+// [B,T,E] + [T,E], or equal but for 1s on one run of axes (broadcast over those), e.g. [M,R,F] + [M,1,F] (a bias
+// per stacked model). The result has the larger shape; the smaller input's gradient sums over the broadcast axes,
+// in order.
 Var add(const Var& a, const Var& b);
 
 // x * c for a constant c. Same shape.
@@ -72,12 +74,14 @@ Var concat_last(const std::vector<Var>& xs);
 enum class Conv1dPadding { Valid, Same, Full };
 Var conv1d(const Var& x, const Var& kernel, Conv1dPadding padding = Conv1dPadding::Valid);
 
-// Layer normalization over the last axis: x [..., N], gamma [N], beta [N] -> [..., N]. Per row (x viewed as
+// Layer normalization over the last axis: x [..., N], gamma [N], beta [N] -> [..., N]; or gamma, beta [G, N] for x's
+// rows in G equal consecutive groups (models stacked on a leading axis), group g using row g. Per row (x viewed as
 // [rows, N]), population statistics in two passes: mean = sum_j x_j / N, var = sum_j (x_j - mean)^2 / N,
 // rstd = 1 / sqrt(var + eps), xhat = (x - mean) rstd, y = xhat gamma + beta. eps > 0 and finite; Keras'
 // LayerNormalization defaults to 1e-3 (what the LayerNorm layer uses), PyTorch's nn.LayerNorm to 1e-5. N = 1 gives
 // xhat = 0 (y = beta, no gradient into x). Gradients for x, gamma and beta, with g = gamma dy:
-// dx = rstd (g - mean_j g - xhat mean_j(g xhat)), dgamma = sum_rows dy xhat, dbeta = sum_rows dy (rows in order).
+// dx = rstd (g - mean_j g - xhat mean_j(g xhat)), dgamma = sum_rows dy xhat, dbeta = sum_rows dy (the group's rows
+// in order).
 Var layer_norm(const Var& x, const Var& gamma, const Var& beta, float eps);
 
 // Elementwise activations.

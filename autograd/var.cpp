@@ -122,7 +122,7 @@ void Graph::backward(const Tensor* seed) {
     // The root is a view (reshape) of another node's gradient: add the seed into it rather than overwrite it.
     Backend& be = backend(r->value.device());
     if (seed)
-      be.add_backward(seed->data(), seed->numel(), seed->numel(), r->grad.data(), nullptr);
+      be.add_backward(seed->data(), seed->numel(), seed->numel(), seed->numel(), r->grad.data(), nullptr);
     else
       be.increment(r->grad.data(), 1.0f);
   } else if (seed) {

@@ -52,10 +52,12 @@ class Backend {
   virtual void embedding_backward(const float* ids, int64_t n, const float* dout, int64_t e, int64_t padding_idx,
                                   int64_t rows, float* dtable) = 0;
 
-  // ---- add with broadcast over leading axes: y[i] = a[i] + b[i % nb], nb divides na.
-  virtual void add_forward(const float* a, int64_t na, const float* b, int64_t nb, float* y) = 0;
-  // da[i] += dy[i] (da may be null); db[j] += sum over i with i % nb == j of dy[i] (db may be null).
-  virtual void add_backward(const float* dy, int64_t na, int64_t nb, float* da, float* db) = 0;
+  // ---- add with b broadcast over a middle axis of a: a [G, R, S] viewed flat (na = G R S), b [G, S] (nb = G S),
+  // inner = S: y[g, r, s] = a[g, r, s] + b[g, s]. inner == nb (G = 1) is the broadcast over leading axes,
+  // y[i] = a[i] + b[i % nb]; nb == na is the elementwise sum.
+  virtual void add_forward(const float* a, int64_t na, const float* b, int64_t nb, int64_t inner, float* y) = 0;
+  // da += dy (da may be null); db[g, s] += sum_r dy[g, r, s], the sum over r in order from 0 (db may be null).
+  virtual void add_backward(const float* dy, int64_t na, int64_t nb, int64_t inner, float* da, float* db) = 0;
 
   // ---- scale by a constant: y = c x; dx += c dy.
   virtual void scale_forward(const float* x, int64_t n, float c, float* y) = 0;
@@ -98,15 +100,17 @@ class Backend {
   virtual void conv1d_backward(const float* x, const float* w, const float* dy, int64_t rows, int64_t l, int64_t k,
                                int64_t pad_left, int64_t l_out, float* dx, float* dw) = 0;
 
-  // ---- layer_norm over rows of n (x [rows, n], gamma and beta [n]), two-pass population statistics:
+  // ---- layer_norm over rows of n (x [rows, n]) in `groups` equal consecutive groups of rows, gamma and beta
+  // [groups, n] (group g's rows use row g), two-pass population statistics:
   // mean = sum_j x_j / n, var = sum_j (x_j - mean)^2 / n, rstd = 1 / sqrt(var + eps), xhat = (x - mean) rstd,
   // y = xhat gamma + beta. stats [rows, 2] receives (mean, rstd) per row, for the backward.
-  virtual void layer_norm_forward(const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta,
-                                  float eps, float* y, float* stats) = 0;
-  // With g = gamma dy: dx += rstd (g - mean_j g - xhat mean_j(g xhat)) per row; dgamma[j] += sum_r dy xhat,
-  // dbeta[j] += sum_r dy, each column summed over the rows in order. dx, dgamma or dbeta may be null (not needed).
+  virtual void layer_norm_forward(const float* x, int64_t rows, int64_t n, int64_t groups, const float* gamma,
+                                  const float* beta, float eps, float* y, float* stats) = 0;
+  // With g = gamma dy: dx += rstd (g - mean_j g - xhat mean_j(g xhat)) per row; dgamma[g, j] += sum_r dy xhat,
+  // dbeta[g, j] += sum_r dy, each column summed over group g's rows in order. dx, dgamma or dbeta may be null.
   virtual void layer_norm_backward(const float* x, const float* gamma, const float* stats, const float* dy,
-                                   int64_t rows, int64_t n, float* dx, float* dgamma, float* dbeta) = 0;
+                                   int64_t rows, int64_t n, int64_t groups, float* dx, float* dgamma,
+                                   float* dbeta) = 0;
 
   // ---- reductions to a scalar: y[0] = sum(x) / divisor (divisor 1 = sum, n = mean); dx[i] += dy[0] / divisor.
   virtual void sum_forward(const float* x, int64_t n, float divisor, float* y) = 0;

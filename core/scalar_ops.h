@@ -87,19 +87,20 @@ TOY_HD float layer_norm_xhat(float x, float mean, float rstd) { return (x - mean
 TOY_HD float layer_norm_dx(float g, float xhat, float rstd, float mean_g, float mean_gx) {
   return rstd * (g - mean_g - xhat * mean_gx);
 }
-// Its parameter gradients at column j: dgamma_j = sum_r dy[r, j] xhat[r, j], dbeta_j = sum_r dy[r, j], rows in
-// order (x [rows, n], stats [rows, 2] = (mean, rstd) per row), so the CPU loop and the CUDA thread of column j add
-// the same terms in the same order.
-TOY_HD void layer_norm_dparams_at(const float* x, const float* stats, const float* dy, int64_t rows, int64_t n,
-                                  int64_t j, float* dgamma_j, float* dbeta_j) {
+// Its parameter gradients at entry k = g n + j of the [groups, n] parameters: dgamma = sum_r dy[r, j] xhat[r, j],
+// dbeta = sum_r dy[r, j] over group g's rows r in [g per, (g+1) per), in order (x [rows, n], stats [rows, 2] = (mean,
+// rstd) per row), so the CPU loop and the CUDA thread of entry k add the same terms in the same order.
+TOY_HD void layer_norm_dparams_at(const float* x, const float* stats, const float* dy, int64_t per, int64_t n,
+                                  int64_t k, float* dgamma_k, float* dbeta_k) {
+  const int64_t j = k % n, first = k / n * per;
   float sg = 0.0f, sb = 0.0f;
-  for (int64_t r = 0; r < rows; ++r) {
+  for (int64_t r = first; r < first + per; ++r) {
     const float d = dy[r * n + j];
     sg += d * layer_norm_xhat(x[r * n + j], stats[2 * r], stats[2 * r + 1]);
     sb += d;
   }
-  *dgamma_j = sg;
-  *dbeta_j = sb;
+  *dgamma_k = sg;
+  *dbeta_k = sb;
 }
 
 }  // namespace toy::scalar

@@ -38,8 +38,8 @@ class CudaBackend final : public Backend {
   void embedding_forward(const float* ids, int64_t n, const float* table, int64_t e, float* out) override;
   void embedding_backward(const float* ids, int64_t n, const float* dout, int64_t e, int64_t padding_idx, int64_t rows,
                           float* dtable) override;
-  void add_forward(const float* a, int64_t na, const float* b, int64_t nb, float* y) override;
-  void add_backward(const float* dy, int64_t na, int64_t nb, float* da, float* db) override;
+  void add_forward(const float* a, int64_t na, const float* b, int64_t nb, int64_t inner, float* y) override;
+  void add_backward(const float* dy, int64_t na, int64_t nb, int64_t inner, float* da, float* db) override;
   void scale_forward(const float* x, int64_t n, float c, float* y) override;
   void scale_backward(const float* dy, int64_t n, float c, float* dx) override;
   void unary_forward(Unary op, const float* x, int64_t n, float* y) override;
@@ -68,11 +68,11 @@ class CudaBackend final : public Backend {
                        int64_t pad_left, int64_t l_out, float* dx, float* dw) override;
 
   // ---- cuda/kernels_layer_norm.cu. Row statistics and dx: one warp per row (a block above kWarpRowLimit), as
-  // softmax; dgamma and dbeta: one thread per column summing the rows in order (core/scalar_ops.h).
-  void layer_norm_forward(const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta, float eps,
-                          float* y, float* stats) override;
+  // softmax; dgamma and dbeta: one thread per parameter entry summing its group's rows in order (core/scalar_ops.h).
+  void layer_norm_forward(const float* x, int64_t rows, int64_t n, int64_t groups, const float* gamma,
+                          const float* beta, float eps, float* y, float* stats) override;
   void layer_norm_backward(const float* x, const float* gamma, const float* stats, const float* dy, int64_t rows,
-                           int64_t n, float* dx, float* dgamma, float* dbeta) override;
+                           int64_t n, int64_t groups, float* dx, float* dgamma, float* dbeta) override;
 
   // ---- cuda/kernels_softmax.cu
   void sum_forward(const float* x, int64_t n, float divisor, float* y) override;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "cuda/cuda_check.h"
 
@@ -65,5 +66,22 @@ __device__ __forceinline__ float group_max(float v, float* smem) {
 // Row kernels put one group of kThreads on a row: a warp for short rows (8 rows per block), the whole block for
 // long ones. The choice depends on the row length only, so the reduction order is fixed for a given shape.
 constexpr int64_t kWarpRowLimit = 256;
+
+// The rows of this thread's group in a row kernel<kThreads> (grid stride); its place in the group is
+// threadIdx.x % kThreads.
+#define TOY_ROW_LOOP(r, rows, kThreads)                                                                   \
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * (kBlock / (kThreads)) + threadIdx.x / (kThreads); \
+       r < (rows); r += static_cast<int64_t>(gridDim.x) * (kBlock / (kThreads)))
+
+// Launches a row kernel for rows of n: launch(threads, blocks) with threads a std::integral_constant<int, 32> (a warp
+// per row, n <= kWarpRowLimit) or <int, kBlock> (a block per row), to run kernel<threads><<<blocks, kBlock, 0, s>>>.
+template <class Launch>
+void launch_rows(int64_t rows, int64_t n, Launch&& launch) {
+  if (n <= kWarpRowLimit)
+    launch(std::integral_constant<int, 32>{}, blocks_for(rows, kBlock / 32));
+  else
+    launch(std::integral_constant<int, kBlock>{}, blocks_for(rows, 1));
+  TOY_CUDA_CHECK_LAUNCH();
+}
 
 }  // namespace toy::cuda

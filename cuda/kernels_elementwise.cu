@@ -43,21 +43,24 @@ __global__ void embedding_backward_kernel(const float* ids, int64_t n, const flo
   }
 }
 
-// y[i] = a[i] + b[i % nb]
-__global__ void add_forward_kernel(const float* a, int64_t na, const float* b, int64_t nb, float* y) {
-  TOY_GRID_STRIDE(i, na) y[i] = a[i] + b[i % nb];
+// a [G, R, S] + b [G, S] (inner = S, block = R S): y[g, r, s] = a[g, r, s] + b[g, s]
+__global__ void add_forward_kernel(const float* a, int64_t na, const float* b, int64_t block, int64_t inner,
+                                   float* y) {
+  TOY_GRID_STRIDE(i, na) y[i] = a[i] + b[i / block * inner + i % inner];
 }
 
 // forward: y = a + b  =>  da += dy
 __global__ void accumulate_kernel(const float* dy, int64_t n, float* dx) { TOY_GRID_STRIDE(i, n) dx[i] += dy[i]; }
 
-// forward: y[i] = a[i] + b[i % nb]  =>  db[j] += sum over the na / nb rows of dy[row * nb + j], rows in order.
-// One thread per j walks the rows sequentially (coalesced across j): deterministic, the CPU's summation order.
-__global__ void add_backward_b_kernel(const float* dy, int64_t na, int64_t nb, float* db) {
-  TOY_GRID_STRIDE(j, nb) {
-    float acc = db[j];
-    for (int64_t i = j; i < na; i += nb) acc += dy[i];
-    db[j] = acc;
+// forward: y[g, r, s] = a[g, r, s] + b[g, s]  =>  db[g, s] += sum_r dy[g, r, s], r in order. One thread per entry
+// k = g S + s walks its group's R rows sequentially from 0 (coalesced across s), then adds: deterministic, the CPU's
+// summation order.
+__global__ void add_backward_b_kernel(const float* dy, int64_t nb, int64_t block, int64_t inner, float* db) {
+  TOY_GRID_STRIDE(k, nb) {
+    float acc = 0.0f;
+    const int64_t start = k / inner * block + k % inner;
+    for (int64_t i = start; i < start + block; i += inner) acc += dy[i];
+    db[k] += acc;
   }
 }
 
@@ -124,15 +127,15 @@ void CudaBackend::embedding_backward(const float* ids, int64_t n, const float* d
   TOY_CUDA_CHECK_LAUNCH();
 }
 
-void CudaBackend::add_forward(const float* a, int64_t na, const float* b, int64_t nb, float* y) {
+void CudaBackend::add_forward(const float* a, int64_t na, const float* b, int64_t nb, int64_t inner, float* y) {
   const cudaStream_t s = stream();
   if (na <= 0) return;
-  add_forward_kernel<<<blocks_for(na), kBlock, 0, s>>>(a, na, b, nb, y);
+  add_forward_kernel<<<blocks_for(na), kBlock, 0, s>>>(a, na, b, na / nb * inner, inner, y);
   TOY_CUDA_CHECK_LAUNCH();
 }
 
 // Two launches in the CPU's order (da first), so add(x, x), where da == db, accumulates as on the CPU.
-void CudaBackend::add_backward(const float* dy, int64_t na, int64_t nb, float* da, float* db) {
+void CudaBackend::add_backward(const float* dy, int64_t na, int64_t nb, int64_t inner, float* da, float* db) {
   const cudaStream_t s = stream();
   if (na <= 0) return;
   if (da) {
@@ -140,7 +143,7 @@ void CudaBackend::add_backward(const float* dy, int64_t na, int64_t nb, float* d
     TOY_CUDA_CHECK_LAUNCH();
   }
   if (db) {
-    add_backward_b_kernel<<<blocks_for(nb), kBlock, 0, s>>>(dy, na, nb, db);
+    add_backward_b_kernel<<<blocks_for(nb), kBlock, 0, s>>>(dy, nb, na / nb * inner, inner, db);
     TOY_CUDA_CHECK_LAUNCH();
   }
 }

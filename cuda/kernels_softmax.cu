@@ -12,7 +12,6 @@ using cuda::blocks_for;
 using cuda::group_max;
 using cuda::group_sum;
 using cuda::kBlock;
-using cuda::kWarpRowLimit;
 using cuda::stream;
 
 namespace {
@@ -23,10 +22,8 @@ template <int kThreads>
 __global__ void softmax_forward_kernel(const float* x, int64_t rows, int64_t n, const float* mask, int64_t mask_rows,
                                        float* y) {
   __shared__ float smem[32];
-  constexpr int kGroups = kBlock / kThreads;
   const int lane = threadIdx.x % kThreads;
-  for (int64_t r = static_cast<int64_t>(blockIdx.x) * kGroups + threadIdx.x / kThreads; r < rows;
-       r += static_cast<int64_t>(gridDim.x) * kGroups) {
+  TOY_ROW_LOOP(r, rows, kThreads) {
     const float* xr = x + r * n;
     float* yr = y + r * n;
     const float* mr = mask ? mask + (r % mask_rows) * n : nullptr;
@@ -60,10 +57,8 @@ __global__ void softmax_forward_kernel(const float* x, int64_t rows, int64_t n, 
 template <int kThreads>
 __global__ void softmax_backward_kernel(const float* y, const float* dy, int64_t rows, int64_t n, float* dx) {
   __shared__ float smem[32];
-  constexpr int kGroups = kBlock / kThreads;
   const int lane = threadIdx.x % kThreads;
-  for (int64_t r = static_cast<int64_t>(blockIdx.x) * kGroups + threadIdx.x / kThreads; r < rows;
-       r += static_cast<int64_t>(gridDim.x) * kGroups) {
+  TOY_ROW_LOOP(r, rows, kThreads) {
     const float* yr = y + r * n;
     const float* dr = dy + r * n;
     float dot = 0.0f;
@@ -95,21 +90,17 @@ void CudaBackend::softmax_forward(const float* x, int64_t rows, int64_t n, const
                                   float* y) {
   const cudaStream_t s = stream();
   if (rows <= 0 || n <= 0) return;
-  if (n <= kWarpRowLimit)
-    softmax_forward_kernel<32><<<blocks_for(rows, kBlock / 32), kBlock, 0, s>>>(x, rows, n, mask, mask_rows, y);
-  else
-    softmax_forward_kernel<kBlock><<<blocks_for(rows, 1), kBlock, 0, s>>>(x, rows, n, mask, mask_rows, y);
-  TOY_CUDA_CHECK_LAUNCH();
+  cuda::launch_rows(rows, n, [&](auto threads, unsigned blocks) {
+    softmax_forward_kernel<decltype(threads)::value><<<blocks, kBlock, 0, s>>>(x, rows, n, mask, mask_rows, y);
+  });
 }
 
 void CudaBackend::softmax_backward(const float* y, const float* dy, int64_t rows, int64_t n, float* dx) {
   const cudaStream_t s = stream();
   if (rows <= 0 || n <= 0) return;
-  if (n <= kWarpRowLimit)
-    softmax_backward_kernel<32><<<blocks_for(rows, kBlock / 32), kBlock, 0, s>>>(y, dy, rows, n, dx);
-  else
-    softmax_backward_kernel<kBlock><<<blocks_for(rows, 1), kBlock, 0, s>>>(y, dy, rows, n, dx);
-  TOY_CUDA_CHECK_LAUNCH();
+  cuda::launch_rows(rows, n, [&](auto threads, unsigned blocks) {
+    softmax_backward_kernel<decltype(threads)::value><<<blocks, kBlock, 0, s>>>(y, dy, rows, n, dx);
+  });
 }
 
 void CudaBackend::sum_forward(const float* x, int64_t n, float divisor, float* y) {

@@ -54,9 +54,13 @@ TEST_CASE("errors/add: shapes that cannot be broadcast") {
   // Same rank, different shape: neither is a suffix of the other.
   CHECK_THROWS_WITH_AS(add(param({2, 5, 7}), param({3, 5, 7})),
                        doctest::Contains("add: (2x5x7) and (3x5x7) cannot be broadcast"), Error);
-  // A leading broadcast axis of size 1 is not supported: only whole trailing shapes broadcast.
-  CHECK_THROWS_WITH_AS(add(param({2, 5, 7}), param({1, 7})),
-                       doctest::Contains("add: (2x5x7) and (1x7) cannot be broadcast"), Error);
+  // Axes of 1 broadcast on one run of axes only ([2,5,7] + [1,7] and + [2,1,7] do): two runs are refused.
+  CHECK_THROWS_WITH_AS(add(param({2, 5, 7}), param({5, 1})),
+                       doctest::Contains("add: (2x5x7) and (5x1) cannot be broadcast"), Error);
+  CHECK_THROWS_WITH_AS(add(param({2, 5, 7}), param({2, 5, 1, 1})),
+                       doctest::Contains("add: (2x5x7) and (2x5x1x1) cannot be broadcast"), Error);
+  CHECK(add(param({2, 5, 7}), param({1, 7})).shape() == Shape{2, 5, 7});
+  CHECK(add(param({2, 1, 7}), param({2, 5, 7})).shape() == Shape{2, 5, 7});
 }
 
 TEST_CASE("errors/embedding: bad ids and tables") {

@@ -302,12 +302,22 @@ TEST_CASE("op/conv1d: same padding puts the extra zero on the right") {
 TEST_CASE("op/layer_norm: errors name the op and the shapes") {
   Var x = Var::constant(Tensor::zeros(Shape{2, 5, 7}));
   Var g7 = Var::constant(Tensor::zeros(Shape{7})), g5 = Var::constant(Tensor::zeros(Shape{5}));
-  Var g17 = Var::constant(Tensor::zeros(Shape{1, 7}));
-  CHECK_THROWS_WITH_AS(layer_norm(x, g5, g7, 1e-3f),
-                       doctest::Contains("layer_norm: gamma (5) must be [7], the last axis of x (2x5x7)"), Error);
-  CHECK_THROWS_WITH_AS(layer_norm(x, g17, g7, 1e-3f), doctest::Contains("layer_norm: gamma (1x7) must be [7]"), Error);
-  CHECK_THROWS_WITH_AS(layer_norm(x, g7, g5, 1e-3f),
-                       doctest::Contains("layer_norm: beta (5) must be [7], the last axis of x (2x5x7)"), Error);
+  Var g37 = Var::constant(Tensor::zeros(Shape{3, 7})), g127 = Var::constant(Tensor::zeros(Shape{1, 2, 7}));
+  CHECK_THROWS_WITH_AS(
+      layer_norm(x, g5, g7, 1e-3f),
+      doctest::Contains("layer_norm: gamma (5) must be [7] (the last axis of x (2x5x7)), or [G, 7] with G dividing x's "
+                        "10 rows"),
+      Error);
+  // Per-group parameters: G must divide the rows (10 rows, 3 groups), and the rank is 1 or 2.
+  CHECK_THROWS_WITH_AS(layer_norm(x, g37, g37, 1e-3f), doctest::Contains("layer_norm: gamma (3x7) must be [7]"), Error);
+  CHECK_THROWS_WITH_AS(layer_norm(x, g127, g127, 1e-3f), doctest::Contains("layer_norm: gamma (1x2x7) must be [7]"),
+                       Error);
+  CHECK_THROWS_WITH_AS(layer_norm(x, g7, g5, 1e-3f), doctest::Contains("layer_norm: beta (5) must have gamma's shape (7)"),
+                       Error);
+  Var g27 = Var::constant(Tensor::zeros(Shape{2, 7}));
+  CHECK(layer_norm(x, g27, g27, 1e-3f).shape() == x.shape());
+  CHECK_THROWS_WITH_AS(layer_norm(x, g27, g7, 1e-3f), doctest::Contains("layer_norm: beta (7) must have gamma's shape (2x7)"),
+                       Error);
   for (float eps : {0.0f, -1e-3f, std::nanf(""), INFINITY})
     CHECK_THROWS_WITH_AS(layer_norm(x, g7, g7, eps), doctest::Contains("layer_norm: eps must be positive and finite"),
                          Error);

@@ -270,20 +270,32 @@ TEST_CASE("parity/add: kernels") { TOY_REQUIRE_GPU();
       INFO("nb=", nb, " lead=", lead);
       const int64_t na = nb * lead;
       Buf a = buf_random(rng, na), b = buf_random(rng, nb), y = buf_full(na, 0.0f);
-      on_both([&](Backend& be, Device d) { be.add_forward(a.on(d), na, b.on(d), nb, y.on(d)); });
+      on_both([&](Backend& be, Device d) { be.add_forward(a.on(d), na, b.on(d), nb, nb, y.on(d)); });
       expect_close(y, "add_forward");
       Buf dy = buf_random(rng, na), da = buf_random(rng, na), db = buf_random(rng, nb);
-      on_both([&](Backend& be, Device d) { be.add_backward(dy.on(d), na, nb, da.on(d), db.on(d)); });
+      on_both([&](Backend& be, Device d) { be.add_backward(dy.on(d), na, nb, nb, da.on(d), db.on(d)); });
       expect_close(da, "add_backward da");
       expect_close(db, "add_backward db");
-      on_both([&](Backend& be, Device d) { be.add_backward(dy.on(d), na, nb, nullptr, db.on(d)); });
+      on_both([&](Backend& be, Device d) { be.add_backward(dy.on(d), na, nb, nb, nullptr, db.on(d)); });
       expect_close(db, "add_backward db only");
-      on_both([&](Backend& be, Device d) { be.add_backward(dy.on(d), na, nb, da.on(d), nullptr); });
+      on_both([&](Backend& be, Device d) { be.add_backward(dy.on(d), na, nb, nb, da.on(d), nullptr); });
       expect_close(da, "add_backward da only");
     }
+  // b [G, S] over the middle axis of a [G, R, S] (a bias per stacked model): rows summed in order per group.
+  for (auto [g, r, inner] : {std::array<int64_t, 3>{3, 33, 5}, {2, 1025, 3}, {5, 1, 7}, {4, 7, 1}}) {
+    INFO("G=", g, " R=", r, " S=", inner);
+    const int64_t na = g * r * inner, nb = g * inner;
+    Buf a = buf_random(rng, na), b = buf_random(rng, nb), y = buf_full(na, 0.0f);
+    on_both([&](Backend& be, Device d) { be.add_forward(a.on(d), na, b.on(d), nb, inner, y.on(d)); });
+    expect_close(y, "add_forward middle");
+    Buf dy = buf_random(rng, na), da = buf_random(rng, na), db = buf_random(rng, nb);
+    on_both([&](Backend& be, Device d) { be.add_backward(dy.on(d), na, nb, inner, da.on(d), db.on(d)); });
+    expect_close(da, "add_backward middle da");
+    expect_close(db, "add_backward middle db");
+  }
   // add(x, x): da and db are the same buffer.
   Buf dy = buf_random(rng, 33), dx = buf_random(rng, 33);
-  on_both([&](Backend& be, Device d) { be.add_backward(dy.on(d), 33, 33, dx.on(d), dx.on(d)); });
+  on_both([&](Backend& be, Device d) { be.add_backward(dy.on(d), 33, 33, 33, dx.on(d), dx.on(d)); });
   expect_close(dx, "add_backward da == db");
 }
 
@@ -549,39 +561,45 @@ TEST_CASE("parity/conv1d: kernels") { TOY_REQUIRE_GPU();
 TEST_CASE("parity/layer_norm: kernels") { TOY_REQUIRE_GPU();
   Rng rng(13);
   for (int64_t rows : kSizes)
-    for (int64_t n : {int64_t{1}, int64_t{33}, int64_t{256}, int64_t{257}, int64_t{1025}}) {
-      INFO("rows=", rows, " n=", n);
-      Buf x = buf_random(rng, rows * n, -2.0f, 2.0f), gamma = buf_random(rng, n), beta = buf_random(rng, n);
-      Buf y = buf_full(rows * n, std::nanf("")), stats = buf_full(rows * 2, std::nanf(""));
-      on_both([&](Backend& be, Device d) {
-        be.layer_norm_forward(x.on(d), rows, n, gamma.on(d), beta.on(d), 1e-3f, y.on(d), stats.on(d));
-      });
-      expect_close(y, "layer_norm_forward y");
-      expect_close(stats, "layer_norm_forward stats");
-      Buf dy = buf_random(rng, rows * n), dx = buf_random(rng, rows * n), dg = buf_random(rng, n),
-          db = buf_random(rng, n);
-      on_both([&](Backend& be, Device d) {
-        be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, dx.on(d), dg.on(d), db.on(d));
-      });
-      expect_close(dx, "layer_norm_backward dx");
-      expect_close(dg, "layer_norm_backward dgamma");
-      expect_close(db, "layer_norm_backward dbeta");
-      // Each gradient alone (the others null), and twice on the GPU: bit-identical (no atomics).
-      Buf dx1 = buf_full(rows * n, 0.0f), dg1 = buf_full(n, 0.0f), db1 = buf_full(n, 0.0f);
-      on_both([&](Backend& be, Device d) {
-        be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, dx1.on(d), nullptr, nullptr);
-        be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, nullptr, dg1.on(d), nullptr);
-        be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, nullptr, nullptr, db1.on(d));
-      });
-      expect_close(dx1, "layer_norm_backward dx alone");
-      expect_close(dg1, "layer_norm_backward dgamma alone");
-      expect_close(db1, "layer_norm_backward dbeta alone");
-      const std::vector<float> first_dg = dg1.gpu.to_vector(), first_dx = dx1.gpu.to_vector();
-      dx1.gpu.fill(0.0f);
-      dg1.gpu.fill(0.0f);
-      backend(Device::CUDA).layer_norm_backward(x.gpu.data(), gamma.gpu.data(), stats.gpu.data(), dy.gpu.data(), rows,
-                                                n, dx1.gpu.data(), dg1.gpu.data(), nullptr);
-      check_identical(first_dx, dx1.gpu.to_vector(), "layer_norm_backward dx rerun");
-      check_identical(first_dg, dg1.gpu.to_vector(), "layer_norm_backward dgamma rerun");
-    }
+    for (int64_t n : {int64_t{1}, int64_t{33}, int64_t{256}, int64_t{257}, int64_t{1025}})
+      for (int64_t groups : {int64_t{1}, rows}) {  // gamma, beta [n] or one row of them per row of x
+        INFO("rows=", rows, " n=", n, " groups=", groups);
+        const int64_t np = groups * n;
+        Buf x = buf_random(rng, rows * n, -2.0f, 2.0f), gamma = buf_random(rng, np), beta = buf_random(rng, np);
+        Buf y = buf_full(rows * n, std::nanf("")), stats = buf_full(rows * 2, std::nanf(""));
+        on_both([&](Backend& be, Device d) {
+          be.layer_norm_forward(x.on(d), rows, n, groups, gamma.on(d), beta.on(d), 1e-3f, y.on(d), stats.on(d));
+        });
+        expect_close(y, "layer_norm_forward y");
+        expect_close(stats, "layer_norm_forward stats");
+        Buf dy = buf_random(rng, rows * n), dx = buf_random(rng, rows * n), dg = buf_random(rng, np),
+            db = buf_random(rng, np);
+        on_both([&](Backend& be, Device d) {
+          be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, groups, dx.on(d), dg.on(d),
+                                 db.on(d));
+        });
+        expect_close(dx, "layer_norm_backward dx");
+        expect_close(dg, "layer_norm_backward dgamma");
+        expect_close(db, "layer_norm_backward dbeta");
+        // Each gradient alone (the others null), and twice on the GPU: bit-identical (no atomics).
+        Buf dx1 = buf_full(rows * n, 0.0f), dg1 = buf_full(np, 0.0f), db1 = buf_full(np, 0.0f);
+        on_both([&](Backend& be, Device d) {
+          be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, groups, dx1.on(d), nullptr,
+                                 nullptr);
+          be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, groups, nullptr, dg1.on(d),
+                                 nullptr);
+          be.layer_norm_backward(x.on(d), gamma.on(d), stats.on(d), dy.on(d), rows, n, groups, nullptr, nullptr,
+                                 db1.on(d));
+        });
+        expect_close(dx1, "layer_norm_backward dx alone");
+        expect_close(dg1, "layer_norm_backward dgamma alone");
+        expect_close(db1, "layer_norm_backward dbeta alone");
+        const std::vector<float> first_dg = dg1.gpu.to_vector(), first_dx = dx1.gpu.to_vector();
+        dx1.gpu.fill(0.0f);
+        dg1.gpu.fill(0.0f);
+        backend(Device::CUDA).layer_norm_backward(x.gpu.data(), gamma.gpu.data(), stats.gpu.data(), dy.gpu.data(), rows,
+                                                  n, groups, dx1.gpu.data(), dg1.gpu.data(), nullptr);
+        check_identical(first_dx, dx1.gpu.to_vector(), "layer_norm_backward dx rerun");
+        check_identical(first_dg, dg1.gpu.to_vector(), "layer_norm_backward dgamma rerun");
+      }
 }

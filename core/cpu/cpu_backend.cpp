@@ -140,17 +140,27 @@ class CpuBackend final : public Backend {
     }
   }
 
-  // y[i] = a[i] + b[i % nb]
-  void add_forward(const float* a, int64_t na, const float* b, int64_t nb, float* y) override {
-    for (int64_t i = 0; i < na; i += nb)
-      for (int64_t j = 0; j < nb; ++j) y[i + j] = a[i + j] + b[j];
+  // a [G, R, S] + b [G, S] (inner = S, nb = G S): y[g, r, s] = a[g, r, s] + b[g, s]
+  void add_forward(const float* a, int64_t na, const float* b, int64_t nb, int64_t inner, float* y) override {
+    const int64_t block = na / nb * inner;  // R S: one group of a
+    for (int64_t g = 0; g * block < na; ++g)
+      for (int64_t i = g * block; i < (g + 1) * block; i += inner)
+        for (int64_t s = 0; s < inner; ++s) y[i + s] = a[i + s] + b[g * inner + s];
   }
-  void add_backward(const float* dy, int64_t na, int64_t nb, float* da, float* db) override {
+  // forward: y[g, r, s] = a[g, r, s] + b[g, s]  =>  da += dy;  db[g, s] += sum_r dy[g, r, s] (r in order, summed
+  // from 0, then added: a second backward adds exactly the same sum)
+  void add_backward(const float* dy, int64_t na, int64_t nb, int64_t inner, float* da, float* db) override {
     if (da)
       for (int64_t i = 0; i < na; ++i) da[i] += dy[i];
-    if (db)
-      for (int64_t i = 0; i < na; i += nb)
-        for (int64_t j = 0; j < nb; ++j) db[j] += dy[i + j];
+    if (db) {
+      const int64_t block = na / nb * inner;
+      for (int64_t k = 0; k < nb; ++k) {
+        const int64_t start = k / inner * block + k % inner;
+        float acc = 0.0f;
+        for (int64_t i = start; i < start + block; i += inner) acc += dy[i];
+        db[k] += acc;
+      }
+    }
   }
 
   void scale_forward(const float* x, int64_t n, float c, float* y) override {
@@ -306,51 +316,54 @@ class CpuBackend final : public Backend {
       }
   }
 
-  // x [rows, n], gamma [n], beta [n] -> y [rows, n], stats [rows, 2] = (mean, rstd); two passes over each row (the
-  // variance from x - mean, not E[x^2] - mean^2, which cancels catastrophically for rows far from zero).
-  void layer_norm_forward(const float* x, int64_t rows, int64_t n, const float* gamma, const float* beta, float eps,
-                          float* y, float* stats) override {
+  // x [rows, n], gamma and beta [groups, n] (group g = rows [g rows/groups, (g+1) rows/groups)) -> y [rows, n],
+  // stats [rows, 2] = (mean, rstd); two passes over each row (the variance from x - mean, not E[x^2] - mean^2,
+  // which cancels catastrophically for rows far from zero).
+  void layer_norm_forward(const float* x, int64_t rows, int64_t n, int64_t groups, const float* gamma,
+                          const float* beta, float eps, float* y, float* stats) override {
     const float fn = static_cast<float>(n);
+    const int64_t per = rows / groups;
     for (int64_t r = 0; r < rows; ++r) {
-      const float* xr = x + r * n;
+      const float *xr = x + r * n, *gr = gamma + r / per * n, *br = beta + r / per * n;
       float s = 0.0f;
       for (int64_t j = 0; j < n; ++j) s += xr[j];
       const float mean = s / fn;
       float ss = 0.0f;
       for (int64_t j = 0; j < n; ++j) ss += (xr[j] - mean) * (xr[j] - mean);
       const float rstd = scalar::layer_norm_rstd(ss / fn, eps);
-      for (int64_t j = 0; j < n; ++j) y[r * n + j] = scalar::layer_norm_xhat(xr[j], mean, rstd) * gamma[j] + beta[j];
+      for (int64_t j = 0; j < n; ++j) y[r * n + j] = scalar::layer_norm_xhat(xr[j], mean, rstd) * gr[j] + br[j];
       stats[2 * r] = mean;
       stats[2 * r + 1] = rstd;
     }
   }
   // forward: y = xhat gamma + beta, xhat = (x - mean) rstd
   //   =>  dx += rstd (g - mean_j g - xhat mean_j(g xhat)) with g = gamma dy;
-  //       dgamma += sum_r dy xhat;  dbeta += sum_r dy (each column over the rows in order, core/scalar_ops.h)
+  //       dgamma += sum_r dy xhat;  dbeta += sum_r dy (each column over its group's rows in order, core/scalar_ops.h)
   void layer_norm_backward(const float* x, const float* gamma, const float* stats, const float* dy, int64_t rows,
-                           int64_t n, float* dx, float* dgamma, float* dbeta) override {
+                           int64_t n, int64_t groups, float* dx, float* dgamma, float* dbeta) override {
     const float fn = static_cast<float>(n);
+    const int64_t per = rows / groups;
     if (dx)
       for (int64_t r = 0; r < rows; ++r) {
-        const float *xr = x + r * n, *dr = dy + r * n;
+        const float *xr = x + r * n, *dr = dy + r * n, *gr = gamma + r / per * n;
         const float mean = stats[2 * r], rstd = stats[2 * r + 1];
         float sg = 0.0f, sgx = 0.0f;
         for (int64_t j = 0; j < n; ++j) {
-          const float g = gamma[j] * dr[j];
+          const float g = gr[j] * dr[j];
           sg += g;
           sgx += g * scalar::layer_norm_xhat(xr[j], mean, rstd);
         }
         const float mean_g = sg / fn, mean_gx = sgx / fn;
         for (int64_t j = 0; j < n; ++j)
-          dx[r * n + j] += scalar::layer_norm_dx(gamma[j] * dr[j], scalar::layer_norm_xhat(xr[j], mean, rstd), rstd,
+          dx[r * n + j] += scalar::layer_norm_dx(gr[j] * dr[j], scalar::layer_norm_xhat(xr[j], mean, rstd), rstd,
                                                  mean_g, mean_gx);
       }
     if (dgamma || dbeta)
-      for (int64_t j = 0; j < n; ++j) {
+      for (int64_t k = 0; k < groups * n; ++k) {
         float dg = 0.0f, db = 0.0f;
-        scalar::layer_norm_dparams_at(x, stats, dy, rows, n, j, &dg, &db);
-        if (dgamma) dgamma[j] += dg;
-        if (dbeta) dbeta[j] += db;
+        scalar::layer_norm_dparams_at(x, stats, dy, per, n, k, &dg, &db);
+        if (dgamma) dgamma[k] += dg;
+        if (dbeta) dbeta[k] += db;
       }
   }
 
