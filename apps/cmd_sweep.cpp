@@ -41,8 +41,7 @@ constexpr const char* kSweepFiles =
     "variant: --heads 2, ...) runs.csv has the axes as columns after H and attn_heads, the same measure for every "
     "head of every block (space-separated: L0h0 L0h1 ... L1h0 ...), and summary.csv the axes and a path column: "
     "fused stacks (the notebook's model, its seeds as stacks on one fused step), graph stacks (the same on --step "
-    "graph, and every variant without --ffn/--norm) or graph single models (a variant with --ffn or --norm: one model "
-    "per seed on the graph step, as train runs it). A sweep "
+    "graph, and every variant: its seeds as stacks on the op-by-op graph). A sweep "
     "over H alone writes the files of every sweep before --grid.";
 
 std::string duration(double s) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autograd/ops.h"
@@ -47,13 +48,18 @@ class Embedding : public Layer {
   int64_t padding_idx_;
 };
 
-// A layer whose one parameter is a given tensor (e.g. the weights of M independent models stacked together).
+// A layer whose parameters are given tensors (e.g. the weights of M independent models stacked together): one,
+// named "<layer>", or several, named "<layer>/<weight>" in the order given.
 class ParamLayer : public Layer {
  public:
   ParamLayer(std::string name, std::string type, Tensor value) : Layer(std::move(name), std::move(type)) {
     add_param(std::move(value), "");
   }
-  const Var& param() const { return params()[0]; }
+  ParamLayer(std::string name, std::string type, std::vector<std::pair<std::string, Tensor>> weights)
+      : Layer(std::move(name), std::move(type)) {
+    for (auto& [weight, value] : weights) add_param(std::move(value), weight);
+  }
+  const Var& param(size_t i = 0) const { return params()[i]; }
 };
 
 enum class Activation { Linear, Sigmoid, Tanh, Relu };

@@ -1,6 +1,6 @@
 // The toy model's variants (ToyArch in layers/toy_model.h): heads with W_O, stacked blocks, a feed-forward layer,
 // LayerNorm and the ablations, built from the engine's ops. The notebook's own model is built in toy_model.cpp
-// (its 14 layers, its fused step); everything here runs on the op-by-op graph, one model at a time.
+// (its 14 layers, its fused step); everything here runs on the op-by-op graph, one model or a stack of them.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -91,21 +91,19 @@ void ToyModel::build_variant(const ToyCorpus& corpus) {
   const int64_t M = models(), B = batch_, MB = M * B, T = T_, E = V_, H = cfg_.H, NH = a.heads, D = NH * H;
   const Device dev = cfg_.device;
   const bool one = M == 1;
-  TOY_CHECK(one || toy_stackable(a), "toy model: the variant '{}' trains one model at a time (a stack of {} "
-            "needs per-model feed-forward biases and LayerNorm parameters, which the engine cannot broadcast yet)",
-            a.describe(), M);
 
   // The weights, drawn from each model's own Rng in name order (as the notebook's: embeddings, then each block's
   // kernels), so a model in a stack starts as it starts alone. A stack holds model m's block of every weight at
   // index m of a leading model axis (the embeddings as [M*V, E] and [M*T, E], read through offset ids).
   std::vector<Rng> rngs;
   for (uint64_t seed : seeds_) rngs.emplace_back(seed);
-  auto on_dev = [&](std::shared_ptr<Layer> l) {
-    l->to(dev);
-    return l;
-  };
   auto param = [&](const std::string& name, const char* type, Tensor w) {
     return model_.add_layer(std::make_shared<ParamLayer>(name, type, dev == Device::CPU ? w : w.to(dev)));
+  };
+  // A layer of several weights (a Dense kernel and bias, LayerNorm's gamma and beta), each [M, ...] in a stack.
+  auto params = [&](const std::string& name, const char* type, std::vector<std::pair<std::string, Tensor>> ws) {
+    for (auto& w : ws) w.second = w.second.to(dev);
+    return model_.add_layer(std::make_shared<ParamLayer>(name, type, std::move(ws)));
   };
   // Every model's draw of one weight of Keras shape `keras` (model-major); `stack_rows`: the embeddings' [M*rows, E].
   auto draw = [&](const Shape& keras, auto&& one_draw, bool stack_rows = false) {
@@ -125,12 +123,19 @@ void ToyModel::build_variant(const ToyCorpus& corpus) {
   auto embed = [&](int64_t rows) {
     return draw(Shape{rows, E}, [&](Rng& rng) { return init::uniform(Shape{rows, E}, rng); }, true);
   };
+  auto filled = [&](int64_t n, float v) { return Tensor::full(one ? Shape{n} : Shape{M, n}, v); };  // [n] / [M,n]
+  // Keras' Dense with bias (glorot kernel, zero bias) and LayerNormalization (gamma ones, beta zeros).
+  auto dense_layer = [&](const std::string& name, int64_t in, int64_t out) {
+    return params(name, "Dense", {{"kernel", kernel(in, out, Shape{in, out})}, {"bias", filled(out, 0.0f)}});
+  };
+  auto norm_layer = [&](const std::string& name) {
+    return params(name, "LayerNormalization", {{"gamma", filled(E, 1.0f)}, {"beta", filled(E, 0.0f)}});
+  };
   auto l_xembed = param("XEmbed", "Embedding", embed(V_));
   std::shared_ptr<ParamLayer> l_posembed;
   if (a.pos) l_posembed = param("PosEmbed", "Embedding", embed(T));
   struct Block {
-    std::shared_ptr<ParamLayer> q, k, v, o;
-    std::shared_ptr<Layer> norm1, norm2, ffn1, ffn2;
+    std::shared_ptr<ParamLayer> q, k, v, o, norm1, norm2, ffn1, ffn2;
   };
   std::vector<Block> blocks(static_cast<size_t>(a.layers));
   for (int64_t l = 0; l < a.layers; ++l) {
@@ -141,50 +146,23 @@ void ToyModel::build_variant(const ToyCorpus& corpus) {
     b.k = param(P + "Kmat", "Dense", kernel(E, D, qk));
     b.v = a.has_wo() ? param(P + "Vmat", "Dense", kernel(E, D, qk)) : param(P + "Vmat", "Dense", kernel(E, E, {E, E}));
     if (a.has_wo()) b.o = param(P + "Omat", "Dense", kernel(D, E, Shape{NH, H, E}));
-    // One model only (checked above): the layers draw their kernels from its Rng.
-    if (a.norm) b.norm1 = on_dev(model_.add_layer(std::make_shared<LayerNorm>(P + "norm1", E)));
+    if (a.norm) b.norm1 = norm_layer(P + "norm1");
     if (a.ffn > 0) {
-      b.ffn1 = on_dev(model_.add_layer(std::make_shared<Dense>(P + "ffn1", E, a.ffn, rngs[0], true, Activation::Relu)));
-      b.ffn2 = on_dev(model_.add_layer(std::make_shared<Dense>(P + "ffn2", a.ffn, E, rngs[0])));
+      b.ffn1 = dense_layer(P + "ffn1", E, a.ffn);
+      b.ffn2 = dense_layer(P + "ffn2", a.ffn, E);
     }
-    if (a.norm && a.ffn > 0) b.norm2 = on_dev(model_.add_layer(std::make_shared<LayerNorm>(P + "norm2", E)));
+    if (a.norm && a.ffn > 0) b.norm2 = norm_layer(P + "norm2");
   }
 
-  // Inputs [M*B, T] and the embedded sequence [M*B, T, E]. The embeddings read ids offset by m*V (positions by m*T)
-  // so model m gathers from its own block of the stacked tables.
-  ids_ = model_.input("Xseqids", Tensor::zeros(Shape{MB, T}, dev));
-  ids_offset_ = one ? ids_ : Var::constant(Tensor::zeros(Shape{MB, T}, dev), "Xseqids+offset");
-  Var pos_in, pos_offset;
-  if (a.pos) {
-    Tensor pos = Tensor::empty(Shape{MB, T}), pos_off = Tensor::empty(Shape{MB, T});
-    for (int64_t i = 0; i < MB * T; ++i) {
-      pos[i] = static_cast<float>(i % T);
-      pos_off[i] = static_cast<float>(i / (B * T) * T + i % T);
-    }
-    pos_in = model_.input("PosInput", pos.to(dev));
-    pos_offset = one ? pos_in : Var::constant(pos_off.to(dev), "PosInput+offset");
-  }
-  targets_ = Var::constant(Tensor::zeros(Shape{MB, T}, dev), "targets");
-  std::vector<std::vector<int64_t>> rows(static_cast<size_t>(M));
-  for (auto& r : rows)
-    for (int64_t b = 0; b < B; ++b) r.push_back(b);
-  set_batch_models(corpus, rows);
+  // The inputs [M*B, T] and the embedded sequence [M*B, T, E].
+  const auto [pos_in, pos_offset] = make_inputs(corpus, a.pos);
   Var x = model_.record("XEmbed", "Embedding", embedding(ids_offset_, l_xembed->param()), {ids_}, l_xembed);  // [MB,T,E]
   if (a.pos) {
     Var pe = model_.record("PosEmbed", "Embedding", embedding(pos_offset, l_posembed->param()), {pos_in}, l_posembed);
     x = model_.record("XwithPos", "Add", add(x, pe), {x, pe});  // [MB,T,E]
   }
-  // A Dense layer without bias on x [MB, T, n_in] with a Keras-layout kernel of n_in inputs (Qmat [E, NH, H] and
-  // Omat [NH, H, E] are the matrices [E, NH*H] and [NH*H, E]): one model folds its B*T rows into one product with
-  // the [n_in, out] view; a stack multiplies [M, B*T, n_in] by [M, n_in, out] item by item (the same loop per
-  // model), then views the result as [MB, T, out].
-  auto dense = [&](const Var& in, const ParamLayer& p, int64_t n_in) {
-    const Shape& s = p.param().shape();
-    const int64_t out = s.numel() / (M * n_in);
-    if (one) return matmul(in, s.rank() == 2 ? p.param() : reshape(p.param(), Shape{n_in, out}));
-    Var w = reshape(p.param(), Shape{M, n_in, out});
-    return reshape(matmul(reshape(in, Shape{M, B * T, n_in}), w), Shape{MB, T, out});
-  };
+  // LayerNorm with Keras' epsilon; a stack's gamma and beta [M, E] hold one row per model (its B*T rows).
+  auto norm = [&](const Var& in, const ParamLayer& p) { return layer_norm(in, p.param(0), p.param(1), 1e-3f); };
 
   const float scale_c = static_cast<float>(1.0 / std::sqrt(static_cast<double>(H)));
   const Tensor causal = a.mask ? causal_mask(T, dev) : Tensor();
@@ -210,19 +188,17 @@ void ToyModel::build_variant(const ToyCorpus& corpus) {
     Var o = model_.record(P + "Voutput", "Dot", NH == 1 ? outs[0] : concat_last(outs), {w, v});  // [MB,T,NH*H]
     if (b.o) o = model_.record(P + "Omat", "Dense", dense(o, *b.o, D), {o}, b.o);                  // [MB,T,E]
     x = a.residual ? model_.record(P + "skipadd", "Add", add(o, x), {o, x}) : o;                // [MB,T,E]
-    if (b.norm1) x = model_.record(P + "norm1", "LayerNormalization", (*std::static_pointer_cast<LayerNorm>(b.norm1))(x), {x}, b.norm1);
+    if (b.norm1) x = model_.record(P + "norm1", "LayerNormalization", norm(x, *b.norm1), {x}, b.norm1);  // [MB,T,E]
     if (b.ffn1) {
-      const Dense &f1 = static_cast<const Dense&>(*b.ffn1), &f2 = static_cast<const Dense&>(*b.ffn2);
-      Var h = model_.record(P + "ffn1", "Dense", f1(x), {x}, b.ffn1);   // [B,T,ffn], relu
-      Var f = model_.record(P + "ffn2", "Dense", f2(h), {h}, b.ffn2);   // [B,T,E]
+      Var h = model_.record(P + "ffn1", "Dense", relu(dense(x, *b.ffn1, E)), {x}, b.ffn1);  // [MB,T,ffn]
+      Var f = model_.record(P + "ffn2", "Dense", dense(h, *b.ffn2, a.ffn), {h}, b.ffn2);   // [MB,T,E]
       x = a.residual ? model_.record(P + "ffnadd", "Add", add(f, x), {f, x}) : f;
-      if (b.norm2)
-        x = model_.record(P + "norm2", "LayerNormalization", (*std::static_pointer_cast<LayerNorm>(b.norm2))(x), {x}, b.norm2);
+      if (b.norm2) x = model_.record(P + "norm2", "LayerNormalization", norm(x, *b.norm2), {x}, b.norm2);
     }
     attention_layers_.push_back(P + "AttnWts");
   }
   logits_layer_ = x.name();
-  Var p = model_.record("activation", "Activation", sigmoid(x), {x});  // [B,T,E]
+  Var p = model_.record("activation", "Activation", sigmoid(x), {x});  // [MB,T,E]
   const int64_t groups = one ? 0 : M;  // a stack: one loss per model, summed for the graph's root
   loss_ = cfg_.loss == LossKind::Keras ? sparse_ce_logits(x, targets_, groups) : sparse_ce_probs(p, targets_, groups);
   loss_.named("loss");

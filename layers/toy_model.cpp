@@ -132,7 +132,7 @@ ToyModel::ToyModel(const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
     return;
   }
   attention_layers_ = {"AttnWts"};
-  const int64_t M = models(), B = batch, T = T_, V = V_, E = V_, H = cfg.H, MB = M * B;
+  const int64_t M = models(), B = batch, T = T_, V = V_, E = V_, H = cfg.H;
   const Device dev = cfg.device;
 
   // Each model's weights come from its own Rng in Keras' layer-build order: XEmbed, PosEmbed, Qmat, Kmat, Vmat.
@@ -154,45 +154,19 @@ ToyModel::ToyModel(const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
   auto l_xembed = layer("XEmbed", "Embedding", xembed), l_posembed = layer("PosEmbed", "Embedding", posembed);
   auto l_q = layer("Qmat", "Dense", wq), l_k = layer("Kmat", "Dense", wk), l_v = layer("Vmat", "Dense", wv);
 
-  // Inputs [M*B, T]: raw token ids and positions 0..T-1 (what the dump shows). The embeddings read ids offset by
-  // m*V (and positions by m*T) so model m gathers from its own block of the stacked tables.
-  ids_ = model_.input("Xseqids", Tensor::zeros(Shape{MB, T}, dev));
-  ids_offset_ = one ? ids_ : Var::constant(Tensor::zeros(Shape{MB, T}, dev), "Xseqids+offset");
-  Tensor pos = Tensor::empty(Shape{MB, T}), pos_off = Tensor::empty(Shape{MB, T});
-  for (int64_t r = 0; r < MB; ++r)
-    for (int64_t t = 0; t < T; ++t) {
-      pos[r * T + t] = static_cast<float>(t);
-      pos_off[r * T + t] = static_cast<float>(r / B * T + t);
-    }
-  Var pos_in = model_.input("PosInput", pos.to(dev));
-  Var pos_offset = one ? pos_in : Var::constant(pos_off.to(dev), "PosInput+offset");
-  targets_ = Var::constant(Tensor::zeros(Shape{MB, T}, dev), "targets");
-  std::vector<std::vector<int64_t>> rows(static_cast<size_t>(M));
-  for (auto& r : rows)
-    for (int64_t b = 0; b < B; ++b) r.push_back(b);
-  set_batch_models(corpus, rows);
-
-  // A Dense layer without bias applied to x [M*B,T,E]: one model folds B*T rows into one product with its [E,n]
-  // kernel; a stack multiplies [M, B*T, E] by [M, E, n] item by item (the same loop per model), then views the
-  // result as [M*B, T, n].
-  Var x_stacked;
-  auto dense = [&](const Var& x, const ParamLayer& l, int64_t n) {
-    if (one) return matmul(x, l.param());
-    return reshape(matmul(x_stacked, l.param()), Shape{MB, T, n});
-  };
+  const auto [pos_in, pos_offset] = make_inputs(corpus, true);
   // f32(1/sqrt(H)) as the notebook's tf.constant(np.divide(1, np.sqrt(H)), tf.float32).
   const float scale_c = static_cast<float>(1.0 / std::sqrt(static_cast<double>(H)));
   Var xe = model_.record("XEmbed", "Embedding", embedding(ids_offset_, l_xembed->param()), {ids_}, l_xembed);  // [MB,T,E]
   Var pe = model_.record("PosEmbed", "Embedding", embedding(pos_offset, l_posembed->param()), {pos_in},
                          l_posembed);                                                                  // [MB,T,E]
   Var x = model_.record("XwithPos", "Add", add(xe, pe), {xe, pe});                                     // [MB,T,E]
-  if (!one) x_stacked = reshape(x, Shape{M, B * T, E});                                                // [M,BT,E]
-  Var q = model_.record("Qmat", "Dense", dense(x, *l_q, H), {x}, l_q);                                 // [MB,T,H]
-  Var k = model_.record("Kmat", "Dense", dense(x, *l_k, H), {x}, l_k);                                 // [MB,T,H]
+  Var q = model_.record("Qmat", "Dense", dense(x, *l_q, E), {x}, l_q);                                 // [MB,T,H]
+  Var k = model_.record("Kmat", "Dense", dense(x, *l_k, E), {x}, l_k);                                 // [MB,T,H]
   Var d = model_.record("dot", "Dot", matmul(q, k, false, true), {q, k});                              // [MB,T,T]
   Var s = model_.record("lambda", "Lambda", scale(d, scale_c), {d});                                   // [MB,T,T]
   Var a = model_.record("AttnWts", "Softmax", softmax(s, causal_mask(T, dev)), {s});                   // [MB,T,T]
-  Var vm = model_.record("Vmat", "Dense", dense(x, *l_v, V), {x}, l_v);                                // [MB,T,V]
+  Var vm = model_.record("Vmat", "Dense", dense(x, *l_v, E), {x}, l_v);                                // [MB,T,V]
   Var vo = model_.record("Voutput", "Dot", matmul(a, vm), {a, vm});                                    // [MB,T,V]
   Var z = model_.record("skipadd", "Add", add(vo, x), {vo, x});                                        // [MB,T,V]
   Var p = model_.record("activation", "Activation", sigmoid(z), {z});                                  // [MB,T,V]
@@ -223,6 +197,44 @@ ToyModel::ToyModel(const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch,
             "toy model: {} models of B={} T={} V={} H={} are too large for the fused step", M, B, T, V, H);
   step_scratch_ = Tensor::zeros(Shape{M * per_model}, dev);
   sa.scratch = step_scratch_.data();
+}
+
+std::pair<Var, Var> ToyModel::make_inputs(const ToyCorpus& corpus, bool positions) {
+  const int64_t M = models(), B = batch_, T = T_, MB = M * B;
+  const Device dev = cfg_.device;
+  const bool one = M == 1;
+  ids_ = model_.input("Xseqids", Tensor::zeros(Shape{MB, T}, dev));
+  ids_offset_ = one ? ids_ : Var::constant(Tensor::zeros(Shape{MB, T}, dev), "Xseqids+offset");
+  Var pos_in, pos_offset;
+  if (positions) {
+    Tensor pos = Tensor::empty(Shape{MB, T}), pos_off = Tensor::empty(Shape{MB, T});
+    for (int64_t r = 0; r < MB; ++r)
+      for (int64_t t = 0; t < T; ++t) {
+        pos[r * T + t] = static_cast<float>(t);
+        pos_off[r * T + t] = static_cast<float>(r / B * T + t);
+      }
+    pos_in = model_.input("PosInput", pos.to(dev));
+    pos_offset = one ? pos_in : Var::constant(pos_off.to(dev), "PosInput+offset");
+  }
+  targets_ = Var::constant(Tensor::zeros(Shape{MB, T}, dev), "targets");
+  std::vector<int64_t> first(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) first[static_cast<size_t>(b)] = b;
+  set_batch(corpus, first);
+  return {pos_in, pos_offset};
+}
+
+Var ToyModel::dense(const Var& x, const ParamLayer& p, int64_t n_in) const {
+  const int64_t M = models(), B = batch_, T = T_;
+  const Shape& s = p.param().shape();
+  const int64_t out = s.numel() / (M * n_in);
+  const bool bias = p.params().size() > 1;
+  if (M == 1) {
+    Var y = matmul(x, s.rank() == 2 ? p.param() : reshape(p.param(), Shape{n_in, out}));  // [B,T,out]
+    return bias ? add(y, p.param(1)) : y;
+  }
+  Var y = matmul(reshape(x, Shape{M, B * T, n_in}), s.rank() == 3 ? p.param() : reshape(p.param(), Shape{M, n_in, out}));
+  if (bias) y = add(y, reshape(p.param(1), Shape{M, 1, out}));  // [M,BT,out]
+  return reshape(y, Shape{M * B, T, out});
 }
 
 void ToyModel::forward_backward(bool fused) {

@@ -87,10 +87,6 @@ const std::vector<std::string>& toy_layer_names();
 std::vector<std::string> toy_weight_names(const ToyArch& arch);
 std::vector<std::string> toy_layer_names(const ToyArch& arch);
 
-// Whether models of this arch can train stacked in one ToyModel (the notebook's and every variant without --ffn and
-// --norm: those need per-model biases and LayerNorm parameters, which the engine cannot broadcast yet).
-inline bool toy_stackable(const ToyArch& arch) { return arch.ffn == 0 && !arch.norm; }
-
 // Bytes a ToyModel of these sizes allocates (weights, gradients, optimizer state, every layer output and its
 // gradient), an upper estimate computed before anything is allocated. E = V.
 double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t models, const ToyArch& arch = {});
@@ -104,7 +100,7 @@ double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t m
 class ToyModel {
  public:
   // Build for a batch of `batch` sequences of the corpus (the first `batch` sequences are loaded as inputs).
-  // seeds: one per stacked model (empty = the single model of cfg.seed); a stack needs toy_stackable(cfg.arch).
+  // seeds: one per stacked model (empty = the single model of cfg.seed).
   ToyModel(const ToyCorpus& corpus, const ToyConfig& cfg, int64_t batch, std::vector<uint64_t> seeds = {});
   int64_t models() const { return static_cast<int64_t>(seeds_.size()); }
   const std::vector<uint64_t>& seeds() const { return seeds_; }
@@ -151,6 +147,17 @@ class ToyModel {
  private:
   // Builds a variant's graph (layers/toy_family.cpp); the notebook's is built in the constructor.
   void build_variant(const ToyCorpus& corpus);
+  // The inputs [M*B, T]: "Xseqids" (raw token ids) and, with positions, "PosInput" (0..T-1), what the dump shows;
+  // their copies offset per model (ids by m*V, positions by m*T: model m gathers from its own block of the stacked
+  // tables), the targets, and the corpus' first B sequences loaded into every model. Returns (PosInput, its offset
+  // copy), both undefined without positions.
+  std::pair<Var, Var> make_inputs(const ToyCorpus& corpus, bool positions);
+  // A Dense layer on x [M*B, T, n_in]: p's kernel in Keras layout, any shape of n_in x out values per model (Qmat
+  // [E, H] or [E, heads, H], Omat [heads, H, E]), and with a second weight its bias [out]. One model folds its B*T
+  // rows into one product with the [n_in, out] view; a stack multiplies [M, B*T, n_in] by [M, n_in, out] item by item
+  // (the same loop per model), adds the bias [M, out] as [M, 1, out] to each model's rows, and views the result as
+  // [M*B, T, out].
+  Var dense(const Var& x, const ParamLayer& p, int64_t n_in) const;
   ToyConfig cfg_;
   std::vector<std::string> weight_names_, layer_names_, attention_layers_;
   std::string logits_layer_ = "skipadd";

@@ -134,7 +134,7 @@ TEST_CASE("sweep/grid-axes: grid order is the axes' order, first slowest, then t
   c.arch.layers = 3;
   for (const GridPoint& q : grid_points(c)) CHECK(q.arch.ffn == 8);
   CHECK(grid_points(c)[1].arch.layers == 2);
-  CHECK(training_path(c, grid_points(c)[0].arch) == "graph single models");
+  CHECK(training_path(c, grid_points(c)[0].arch) == "graph stacks");
   // Sharding is unchanged: grid point k goes to shard k % n + 1.
   const std::vector<RunSpec> s2 = shard_of(g, parse_shard("2/3"));
   REQUIRE(s2.size() == 3);
@@ -143,7 +143,7 @@ TEST_CASE("sweep/grid-axes: grid order is the axes' order, first slowest, then t
   CHECK(s2[2].index == 7);
 }
 
-TEST_CASE("sweep/grid-axes: the work plan: stacks of one grid point each, variants with ffn/norm one by one, most costly first") {
+TEST_CASE("sweep/grid-axes: the work plan: stacks of one grid point each, most costly first, within the memory") {
   SweepConfig c = config_with({"heads=1,4", "layers=1,2"});
   c.Hs = {10, 40};
   c.seeds = 20;
@@ -157,10 +157,6 @@ TEST_CASE("sweep/grid-axes: the work plan: stacks of one grid point each, varian
     for (size_t i : t.runs) ++seen[i];
     if (k > 0) CHECK(tasks[k - 1].cost >= t.cost);  // longest first
     const ToyArch& a = runs[t.runs[0]].arch;
-    if (!toy_stackable(a)) {
-      CHECK(t.runs.size() == 1);  // a variant with ffn/norm: one model per task
-      continue;
-    }
     for (size_t i : t.runs) {  // a stack: runs of one grid point
       CHECK(runs[i].arch == a);
       CHECK(runs[i].H == runs[t.runs[0]].H);
@@ -183,14 +179,26 @@ TEST_CASE("sweep/grid-axes: the work plan: stacks of one grid point each, varian
   }
   CHECK(total == 300);
   CHECK(plan_tasks(h, sweep_grid(h), 1).size() == 3);  // one thread: one stack per H
-  // A variant with a feed-forward layer cannot stack: one task per run.
+  // A variant with a feed-forward layer and LayerNorm stacks too: one stack per point with one thread.
   SweepConfig f = config_with({"layers=1,2"});
   f.arch.ffn = 8;
+  f.arch.norm = true;
   f.Hs = {10};
   f.seeds = 3;
-  const std::vector<SweepTask> singles = plan_tasks(f, sweep_grid(f), 2);
-  CHECK(singles.size() == 6);
-  for (const SweepTask& t : singles) CHECK(t.runs.size() == 1);
+  const std::vector<SweepTask> stacked = plan_tasks(f, sweep_grid(f), 1);
+  REQUIRE(stacked.size() == 2);
+  for (const SweepTask& t : stacked) CHECK(t.runs.size() == 3);
+  // Memory: with 1 GB per model and 4.5 GB for 2 threads, a stack holds at most 2 models (each thread may hold one
+  // stack at once); a budget below one model still trains one at a time (check_point refuses such a point first).
+  const auto gigabyte = [](const RunSpec&) { return 1e9; };
+  size_t n = 0;
+  for (const SweepTask& t : plan_tasks(h, sweep_grid(h), 2, 0, gigabyte, 4.5e9)) {
+    CHECK(t.runs.size() <= 2);
+    n += t.runs.size();
+  }
+  CHECK(n == 300);
+  for (const SweepTask& t : plan_tasks(h, sweep_grid(h), 1, 0, gigabyte, 0.5e9)) CHECK(t.runs.size() == 1);
+  CHECK(plan_tasks(h, sweep_grid(h), 1, 0, gigabyte, 1e12).size() == 3);  // room: one stack per H, as before
 }
 
 TEST_CASE("sweep/grid-axes: the files' layout, H-only and with axes") {

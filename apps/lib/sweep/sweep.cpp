@@ -121,7 +121,7 @@ std::string point_label(const SweepConfig& c, const ToyArch& arch) {
 }
 
 std::string training_path(const SweepConfig& c, const ToyArch& arch) {
-  if (!arch.notebook()) return toy_stackable(arch) ? "graph stacks" : "graph single models";
+  if (!arch.notebook()) return "graph stacks";
   return step_is_fused(c.step_path(), Device::CPU, arch) ? "fused stacks" : "graph stacks";
 }
 
@@ -167,9 +167,7 @@ void check_grid(const SweepConfig& c) {
 void check_point(const SweepConfig& c, const ToyCorpus& corpus, const GridPoint& p) {
   p.arch.validate();
   (void)step_is_fused(c.step_path(), Device::CPU, p.arch);  // --step fused refuses a variant, naming --step
-  const int64_t V = corpus.vocab_size(), T = corpus.seq_len(), N = corpus.size();
-  double bytes = toy_model_bytes(V, T, p.H, c.batch, 1, p.arch);
-  if (c.batch != N) bytes += toy_model_bytes(V, T, p.H, N, 1, p.arch);
+  const double bytes = sweep_model_bytes(c, corpus, p.H, p.arch);
   const std::string label = point_label(c, p.arch);
   TOY_CHECK(bytes <= memory_budget_bytes(),
             "sweep: the grid point H={}{}{} needs about {} of memory for one model; this machine allows {} (a smaller "
@@ -178,6 +176,13 @@ void check_point(const SweepConfig& c, const ToyCorpus& corpus, const GridPoint&
 }
 
 }  // namespace
+
+double sweep_model_bytes(const SweepConfig& c, const ToyCorpus& corpus, int64_t H, const ToyArch& arch) {
+  const int64_t V = corpus.vocab_size(), T = corpus.seq_len(), N = corpus.size();
+  double bytes = toy_model_bytes(V, T, H, c.batch, 1, arch);
+  if (c.batch != N) bytes += toy_model_bytes(V, T, H, N, 1, arch);  // the whole-corpus view of the stack
+  return bytes;
+}
 
 void validate(const SweepConfig& c, const ToyCorpus& corpus) {
   TOY_CHECK(!c.Hs.empty(), "--H: no head sizes");
@@ -293,19 +298,16 @@ double model_step_cost(int64_t H, const ToyArch& a) {
 
 // With ~8 pieces per thread the last thread to finish idles for at most a small piece. A model's numbers do not
 // depend on its stack (tests/test_toy_stack.cpp).
-std::vector<SweepTask> plan_tasks(const SweepConfig& c, const std::vector<RunSpec>& runs, int jobs, int64_t max_stack) {
+std::vector<SweepTask> plan_tasks(const SweepConfig& c, const std::vector<RunSpec>& runs, int jobs, int64_t max_stack,
+                                  const std::function<double(const RunSpec&)>& model_bytes, double budget) {
   const bool cuda = c.device == "cuda";
   jobs = std::max(1, jobs);
-  std::map<int64_t, std::vector<size_t>> by_point;  // grid point (index / seeds) -> its runs, notebook's model only
+  std::map<int64_t, std::vector<size_t>> by_point;  // grid point (index / seeds) -> its runs
   std::vector<SweepTask> tasks;
   double total_cost = 0;
   for (size_t i = 0; i < runs.size(); ++i) {
-    const double cost = model_step_cost(runs[i].H, runs[i].arch);
-    total_cost += cost;
-    if (toy_stackable(runs[i].arch))
-      by_point[runs[i].index / std::max<int64_t>(c.seeds, 1)].push_back(i);
-    else
-      tasks.push_back(SweepTask{{i}, cost});
+    total_cost += model_step_cost(runs[i].H, runs[i].arch);
+    by_point[runs[i].index / std::max<int64_t>(c.seeds, 1)].push_back(i);
   }
   const double piece_cost = total_cost / (8.0 * jobs);
   for (auto& [point, idx] : by_point) {
@@ -315,6 +317,12 @@ std::vector<SweepTask> plan_tasks(const SweepConfig& c, const std::vector<RunSpe
     // The CPU's fused step runs 8 models at once in SIMD lanes (layers/toy_step_cpu.cpp): whole groups of 8.
     if (!cuda && size > 8 && runs[idx[0]].arch.notebook()) size = (size + 4) / 8 * 8;
     if (max_stack > 0) size = std::min(size, max_stack);
+    // Every thread may hold a stack at once: a stack gets at most its thread's share of the memory budget (at least
+    // one model, which check_point found to fit).
+    if (model_bytes) {
+      const double fit = std::floor(budget / (static_cast<double>(cuda ? 1 : jobs) * model_bytes(runs[idx[0]])));
+      size = std::max<int64_t>(1, std::min(size, static_cast<int64_t>(std::min(fit, 1e15))));
+    }
     for (size_t s = 0; s < idx.size(); s += static_cast<size_t>(size)) {
       SweepTask t;
       t.runs.assign(idx.begin() + static_cast<std::ptrdiff_t>(s),
@@ -334,7 +342,9 @@ std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c,
   if (runs.empty()) return out;
   if (c.device == "cuda") jobs = 1;
   jobs = std::max(1, jobs);
-  const std::vector<SweepTask> tasks = plan_tasks(c, runs, jobs, max_stack);
+  const std::vector<SweepTask> tasks = plan_tasks(c, runs, jobs, max_stack, [&](const RunSpec& r) {
+    return sweep_model_bytes(c, corpus, r.H, r.arch);
+  });
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex mu;

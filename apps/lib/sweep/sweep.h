@@ -15,6 +15,7 @@
 #include "apps/lib/sweep/stats.h"
 #include "apps/lib/training/settings.h"
 #include "apps/lib/training/verdict.h"
+#include "core/memory.h"
 #include "layers/toy_model.h"
 #include "optim/early_stopping.h"
 #include "optim/plateau.h"
@@ -58,10 +59,8 @@ std::vector<GridPoint> grid_points(const SweepConfig& c);
 // "heads=2 layers=1" (the model axes' values of a point; "" for an H-only grid).
 std::string point_label(const SweepConfig& c, const ToyArch& arch);
 // How the seeds of a point with this model train, as summary.csv's path column and the printed summary say it:
-// "fused stacks" (the notebook's model: the seeds as stacks of models, one fused step for all), "graph stacks" (the
-// same with --step graph, and a variant without --ffn/--norm), "graph single models" (a variant with --ffn or --norm:
-// ToyModel trains one model per seed). No commas: a CSV
-// field as it is.
+// "fused stacks" (the notebook's model: the seeds as stacks of models, one fused step for all) or "graph stacks" (the
+// same with --step graph, and every variant). No commas: a CSV field as it is.
 std::string training_path(const SweepConfig& c, const ToyArch& arch);
 
 struct RunSpec {
@@ -110,11 +109,9 @@ std::vector<RunSpec> shard_of(const std::vector<RunSpec>& grid, const Shard& s);
 void validate(const SweepConfig& c, const ToyCorpus& corpus);
 
 // Train every run of `runs`; results in the order of `runs`. `on_done` is called (serialized, from any thread)
-// after each finished run with the number done so far. This is the one place a sweep trains: the runs of a grid
-// point with the notebook's model, or a variant without --ffn/--norm (toy_stackable), are trained as stacks of
-// independent models (ToyModel with seeds: one step serves the whole stack, and every model gets exactly the numbers
-// it gets alone); the other variants' runs train one model each on the graph step (as `train` does). Stacks and single models, most costly first, spread over a pool of `jobs`
-// threads. On CUDA each grid point of the notebook's model is one stack (one graph replay per step for all its
+// after each finished run with the number done so far. This is the one place a sweep trains: the runs of each grid
+// point are trained as stacks of independent models (ToyModel with seeds: one step serves the whole stack, and every
+// model gets exactly the numbers it gets alone), most costly first, spread over a pool of `jobs` threads. On CUDA each grid point of the notebook's model is one stack (one graph replay per step for all its
 // seeds) and everything goes one at a time. max_stack bounds the models per stack (0 = as large as the thread count
 // allows). `cancel`, when given and set
 // (from another thread: the Python module's Ctrl-C), ends every stack after its current epoch and train_runs throws
@@ -125,15 +122,19 @@ using RunDone = std::function<void(const RunResult& r, int64_t done, int64_t tot
 double model_step_cost(int64_t H, const ToyArch& a);
 // How train_runs shares out the work: tasks of runs (indices into `runs`) trained together, most costly first (each
 // free thread takes the next: longest-processing-time first). The runs of a grid point with the notebook's model
-// are stacks, cut into pieces of about 1/8 of a thread's share (whole groups of 8, the CPU's SIMD lanes; on CUDA one
-// stack per point); the runs of a variant that cannot stack are one task each. cost: model-steps weighted by an estimate of their time
-// (units of ~0.05 us per step).
+// are stacks, cut into pieces of about 1/8 of a thread's share (the notebook's model: whole groups of 8, the CPU's SIMD
+// lanes; on CUDA one stack per point), and no larger than max_stack (> 0) or than `budget` bytes shared by the
+// threads allow (model_bytes: one model's bytes; see sweep_model_bytes). cost: model-steps weighted by an estimate of
+// their time (units of ~0.05 us per step).
 struct SweepTask {
   std::vector<size_t> runs;
   double cost = 0;
 };
 std::vector<SweepTask> plan_tasks(const SweepConfig& c, const std::vector<RunSpec>& runs, int jobs,
-                                  int64_t max_stack = 0);
+                                  int64_t max_stack = 0, const std::function<double(const RunSpec&)>& model_bytes = {},
+                                  double budget = memory_budget_bytes());
+// The bytes one model of a grid point holds while its stack trains (the stack at --batch and its whole-corpus view).
+double sweep_model_bytes(const SweepConfig& c, const ToyCorpus& corpus, int64_t H, const ToyArch& arch);
 std::vector<RunResult> train_runs(const ToyCorpus& corpus, const SweepConfig& c, const std::vector<RunSpec>& runs,
                                   int jobs, const RunDone& on_done = {}, int64_t max_stack = 0,
                                   const std::atomic<bool>* cancel = nullptr);

@@ -256,7 +256,7 @@ SweepConfig config_from_json(const nlohmann::json& j) {
   return c;
 }
 
-// "fused stacks (3 grid points: ...); graph single models (15 grid points: ...)": the printed path line.
+// "fused stacks (3 grid points: ...); graph stacks (15 grid points: ...)": the printed path line.
 std::string paths_text(const SweepConfig& c) {
   std::vector<std::pair<std::string, int64_t>> paths;  // in order of first appearance
   for (const GridPoint& p : grid_points(c)) {
@@ -267,9 +267,7 @@ std::string paths_text(const SweepConfig& c) {
   }
   auto why = [](const std::string& path) {
     return path == "fused stacks" ? "the notebook's model: its seeds train as stacks of models on one fused step"
-           : path == "graph stacks" ? "its seeds train as stacks of models on the graph step"
-                                    : "a variant with --ffn or --norm: one model per seed on the graph step, as "
-                                      "`train` runs it";
+                                  : "its seeds train as stacks of models on the graph step";
   };
   std::string s;
   for (const auto& [path, n] : paths)

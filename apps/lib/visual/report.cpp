@@ -1012,8 +1012,8 @@ std::string sweep_report_html(const SweepData& d) {
                    c.solved_share, escape(loss_levels_text(d.corpus, lv)),
                    grid ? " <em>Path</em>: how a grid point's seeds trained: <em>fused stacks</em> (the notebook's "
                           "model: its seeds as stacks of models on one fused step), <em>graph stacks</em> (the same "
-                          "on <code>--step graph</code>), <em>graph single models</em> (a variant: one model "
-                          "per seed on the graph step, as <code>train</code> runs it)."
+                          "on <code>--step graph</code>, and every variant: its seeds as stacks of models on the "
+                          "op-by-op graph)."
                         : "");
 
   b += "<section id=\"plots\">\n<h2>Plots</h2>\n<div class=\"row\">\n";
