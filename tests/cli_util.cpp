@@ -1,6 +1,7 @@
 // Test helpers for running the `toyformer` binary.
 #include "tests/cli_util.h"
 
+#include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +53,13 @@ CliRun run_cli(const std::string& args, const std::string& tag, const std::strin
                     (d / "err").string() + " </dev/null";
   int st = std::system(cmd.c_str());
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(d / "out"), slurp(d / "err")};
+}
+
+Tensor get(const NpzArrays& a, const std::string& name) {
+  for (const auto& [k, t] : a)
+    if (k == name) return t;
+  FAIL("no array " << name);
+  return {};
 }
 
 }  // namespace toy::testing

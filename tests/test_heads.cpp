@@ -18,10 +18,7 @@
 #include "apps/lib/training/run_record.h"
 #include "core/npz.h"
 #include "tests/cli_util.h"
-
-namespace toy::testing {
-std::string xml_problem(const std::string& xml);  // tests/test_svg.cpp
-}
+#include "tests/text_util.h"
 
 namespace fs = std::filesystem;
 using namespace toy;
@@ -31,6 +28,7 @@ namespace {
 using Run = testing::CliRun;
 fs::path scratch() { return testing::scratch_dir("heads"); }
 Run run(const std::string& args) { return testing::run_cli(args, "heads"); }
+using testing::get;
 using testing::slurp;
 
 constexpr const char* kVariant = "--heads 2 --H 6 --layers 2 --ffn 4 --norm layer";
@@ -61,13 +59,6 @@ std::string line_at(const std::string& text, const std::string& start, size_t fr
   const size_t p = text.find("\n" + start, from);
   if (p == std::string::npos) return "";
   return text.substr(p + 1, text.find('\n', p + 1) - p - 1);
-}
-
-Tensor get(const NpzArrays& a, const std::string& name) {
-  for (const auto& [k, t] : a)
-    if (k == name) return t;
-  FAIL("no array " << name);
-  return {};
 }
 
 }  // namespace

@@ -16,10 +16,7 @@
 #include "apps/lib/visual/report.h"
 #include "core/npz.h"
 #include "tests/cli_util.h"
-
-namespace toy::testing {
-std::string xml_problem(const std::string& xml);  // tests/test_svg.cpp
-}
+#include "tests/text_util.h"
 
 namespace fs = std::filesystem;
 using namespace toy;
