@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -60,6 +61,19 @@ Tensor get(const NpzArrays& a, const std::string& name) {
     if (k == name) return t;
   FAIL("no array " << name);
   return {};
+}
+
+void put(NpzArrays& a, const std::string& name, const Tensor& t) {
+  for (auto& [n, x] : a)
+    if (n == name) {
+      x = t;
+      return;
+    }
+  a.emplace_back(name, t);
+}
+
+void drop(NpzArrays& a, const std::string& name) {
+  a.erase(std::remove_if(a.begin(), a.end(), [&](const auto& p) { return p.first == name; }), a.end());
 }
 
 }  // namespace toy::testing

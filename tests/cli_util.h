@@ -1,5 +1,5 @@
 // Running the `toyformer` binary from tests: a per-process scratch directory, a runner that captures the exit
-// code, stdout and stderr, and a look-up in the arrays it wrote.
+// code, stdout and stderr, and look-ups and edits of the arrays it wrote.
 #pragma once
 #include <filesystem>
 #include <string>
@@ -22,5 +22,9 @@ std::string slurp(const std::filesystem::path& p);
 CliRun run_cli(const std::string& args, const std::string& tag, const std::string& env = "");
 // The array `name` of a loaded npz file; fails the test when there is none.
 Tensor get(const NpzArrays& a, const std::string& name);
+// Sets the array `name` to t (appended when there is none).
+void put(NpzArrays& a, const std::string& name, const Tensor& t);
+// Removes the array `name` (nothing when there is none).
+void drop(NpzArrays& a, const std::string& name);
 
 }  // namespace toy::testing

@@ -146,18 +146,8 @@ namespace {
 // The arrays of the short run's dump, to be edited into the dumps below.
 NpzArrays base_arrays() { return load_npz((dump() / "a.npz").string()); }
 
-void put(NpzArrays& a, const std::string& name, const Tensor& t) {
-  for (auto& [n, x] : a)
-    if (n == name) {
-      x = t;
-      return;
-    }
-  a.emplace_back(name, t);
-}
-
-void drop(NpzArrays& a, const std::string& name) {
-  a.erase(std::remove_if(a.begin(), a.end(), [&](const auto& p) { return p.first == name; }), a.end());
-}
+using testing::drop;
+using testing::put;
 
 std::string save(const NpzArrays& a, const std::string& name) {
   const std::string path = (scratch() / name).string();

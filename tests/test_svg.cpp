@@ -112,16 +112,9 @@ std::string xml_problem(const std::string& xml) {
 
 }  // namespace toy::testing
 
+using toy::testing::count;
 using toy::testing::xml_problem;
 namespace svg = toy::svg;
-
-namespace {
-size_t count(const std::string& s, const std::string& what) {
-  size_t c = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++c;
-  return c;
-}
-}  // namespace
 
 TEST_CASE("svg/checker: the XML checker itself rejects broken markup") {
   CHECK(xml_problem("<svg><g><rect/></g></svg>") == "");

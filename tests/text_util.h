@@ -1,5 +1,6 @@
-// Checks on the text the tests read back: SVG and HTML well-formed as XML.
+// Checks on the text the tests read back: SVG and HTML well-formed as XML, substrings counted.
 #pragma once
+#include <cstddef>
 #include <string>
 
 namespace toy::testing {
@@ -8,5 +9,12 @@ namespace toy::testing {
 // '&' only in the five named entities or character references, no raw '<' in text or attribute values);
 // otherwise a description of the first problem. Defined, and tested, in tests/test_svg.cpp.
 std::string xml_problem(const std::string& xml);
+
+// How many times `what` occurs in `s`, without overlaps.
+inline size_t count(const std::string& s, const std::string& what) {
+  size_t c = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++c;
+  return c;
+}
 
 }  // namespace toy::testing
