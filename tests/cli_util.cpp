@@ -1,9 +1,11 @@
 // Test helpers for running the `toyformer` binary.
 #include "tests/cli_util.h"
 
+#include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -52,6 +54,26 @@ CliRun run_cli(const std::string& args, const std::string& tag, const std::strin
                     (d / "err").string() + " </dev/null";
   int st = std::system(cmd.c_str());
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(d / "out"), slurp(d / "err")};
+}
+
+Tensor get(const NpzArrays& a, const std::string& name) {
+  for (const auto& [k, t] : a)
+    if (k == name) return t;
+  FAIL("no array " << name);
+  return {};
+}
+
+void put(NpzArrays& a, const std::string& name, const Tensor& t) {
+  for (auto& [n, x] : a)
+    if (n == name) {
+      x = t;
+      return;
+    }
+  a.emplace_back(name, t);
+}
+
+void drop(NpzArrays& a, const std::string& name) {
+  a.erase(std::remove_if(a.begin(), a.end(), [&](const auto& p) { return p.first == name; }), a.end());
 }
 
 }  // namespace toy::testing

@@ -1,8 +1,10 @@
-// Running the `toyformer` binary from tests: a per-process scratch directory and a runner that captures the exit
-// code, stdout and stderr.
+// Running the `toyformer` binary from tests: a per-process scratch directory, a runner that captures the exit
+// code, stdout and stderr, and look-ups and edits of the arrays it wrote.
 #pragma once
 #include <filesystem>
 #include <string>
+
+#include "core/npz.h"
 
 namespace toy::testing {
 
@@ -18,5 +20,11 @@ std::string slurp(const std::filesystem::path& p);
 // Run `toyformer <args>` through the shell (args are shell words), stdin from /dev/null; stdout and stderr go
 // through files in scratch_dir(tag). env: "NAME=value ..." set for the command only.
 CliRun run_cli(const std::string& args, const std::string& tag, const std::string& env = "");
+// The array `name` of a loaded npz file; fails the test when there is none.
+Tensor get(const NpzArrays& a, const std::string& name);
+// Sets the array `name` to t (appended when there is none).
+void put(NpzArrays& a, const std::string& name, const Tensor& t);
+// Removes the array `name` (nothing when there is none).
+void drop(NpzArrays& a, const std::string& name);
 
 }  // namespace toy::testing

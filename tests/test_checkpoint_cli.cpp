@@ -29,6 +29,7 @@ namespace {
 
 fs::path scratch() { return testing::scratch_dir("ckcli"); }
 testing::CliRun run(const std::string& args) { return testing::run_cli(args, "ckcli"); }
+using testing::get;
 
 // `toyformer args...` in the background, output discarded.
 pid_t spawn(const std::vector<std::string>& args) {
@@ -61,13 +62,6 @@ void check_identical(const fs::path& a, const fs::path& b) {
     REQUIRE(v.size() == y[k].size());
     CHECK(std::memcmp(v.data(), y[k].data(), v.size() * sizeof(float)) == 0);
   }
-}
-
-Tensor get(const NpzArrays& a, const std::string& name) {
-  for (const auto& [k, t] : a)
-    if (k == name) return t;
-  FAIL("no array " << name);
-  return {};
 }
 
 }  // namespace

@@ -18,10 +18,7 @@
 #include "apps/lib/training/run_record.h"
 #include "core/npz.h"
 #include "tests/cli_util.h"
-
-namespace toy::testing {
-std::string xml_problem(const std::string& xml);  // tests/test_svg.cpp
-}
+#include "tests/text_util.h"
 
 namespace fs = std::filesystem;
 using namespace toy;
@@ -31,6 +28,10 @@ namespace {
 using Run = testing::CliRun;
 fs::path scratch() { return testing::scratch_dir("heads"); }
 Run run(const std::string& args) { return testing::run_cli(args, "heads"); }
+using testing::count;
+using testing::drop;
+using testing::get;
+using testing::put;
 using testing::slurp;
 
 constexpr const char* kVariant = "--heads 2 --H 6 --layers 2 --ffn 4 --norm layer";
@@ -50,24 +51,11 @@ fs::path variant_dir() {
 
 std::string dump_path() { return (variant_dir() / "activations.npz").string(); }
 
-size_t count(const std::string& s, const std::string& what) {
-  size_t c = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++c;
-  return c;
-}
-
 // The line of `text` that starts with `start` at or after `from` ("" when there is none).
 std::string line_at(const std::string& text, const std::string& start, size_t from = 0) {
   const size_t p = text.find("\n" + start, from);
   if (p == std::string::npos) return "";
   return text.substr(p + 1, text.find('\n', p + 1) - p - 1);
-}
-
-Tensor get(const NpzArrays& a, const std::string& name) {
-  for (const auto& [k, t] : a)
-    if (k == name) return t;
-  FAIL("no array " << name);
-  return {};
 }
 
 }  // namespace
@@ -348,17 +336,6 @@ TEST_CASE("heads/inspect: a damaged variant dump gives one error naming file and
     NpzArrays a = load_npz(dump_path());
     edit(a);
     cases.push_back({what, says, a});
-  };
-  auto put = [](NpzArrays& a, const std::string& name, const Tensor& t) {
-    for (auto& [n, x] : a)
-      if (n == name) {
-        x = t;
-        return;
-      }
-    a.emplace_back(name, t);
-  };
-  auto drop = [](NpzArrays& a, const std::string& name) {
-    a.erase(std::remove_if(a.begin(), a.end(), [&](const auto& p) { return p.first == name; }), a.end());
   };
   add("a block layer missing",
       fmt::format("is not an activation dump of the model variant {} (from its layer names): it lacks L1/dot", kModel),

@@ -16,10 +16,7 @@
 #include "apps/lib/visual/report.h"
 #include "core/npz.h"
 #include "tests/cli_util.h"
-
-namespace toy::testing {
-std::string xml_problem(const std::string& xml);  // tests/test_svg.cpp
-}
+#include "tests/text_util.h"
 
 namespace fs = std::filesystem;
 using namespace toy;
@@ -149,18 +146,8 @@ namespace {
 // The arrays of the short run's dump, to be edited into the dumps below.
 NpzArrays base_arrays() { return load_npz((dump() / "a.npz").string()); }
 
-void put(NpzArrays& a, const std::string& name, const Tensor& t) {
-  for (auto& [n, x] : a)
-    if (n == name) {
-      x = t;
-      return;
-    }
-  a.emplace_back(name, t);
-}
-
-void drop(NpzArrays& a, const std::string& name) {
-  a.erase(std::remove_if(a.begin(), a.end(), [&](const auto& p) { return p.first == name; }), a.end());
-}
+using testing::drop;
+using testing::put;
 
 std::string save(const NpzArrays& a, const std::string& name) {
   const std::string path = (scratch() / name).string();

@@ -15,10 +15,7 @@
 
 #include "core/npz.h"
 #include "tests/cli_util.h"
-
-namespace toy::testing {
-std::string xml_problem(const std::string& xml);  // tests/test_svg.cpp
-}
+#include "tests/text_util.h"
 
 namespace fs = std::filesystem;
 using namespace toy;
@@ -28,13 +25,8 @@ namespace {
 using Run = testing::CliRun;
 fs::path scratch() { return testing::scratch_dir("report"); }
 Run run(const std::string& args) { return testing::run_cli(args, "report"); }
+using testing::count;
 using testing::slurp;
-
-size_t count(const std::string& s, const std::string& what) {
-  size_t c = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++c;
-  return c;
-}
 
 // Every inline <svg>...</svg> of a page is well-formed XML on its own.
 void check_svgs(const std::string& html) {

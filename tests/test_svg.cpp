@@ -8,12 +8,11 @@
 
 #include "apps/lib/sweep/stats.h"
 #include "apps/lib/visual/svg.h"
+#include "tests/text_util.h"
 
 namespace toy::testing {
 
-// "" when `xml` is a well-formed XML document with one root element (elements balanced, attributes quoted,
-// '&' only in the five named entities or character references, no raw '<' in text or attribute values);
-// otherwise a description of the first problem. Used by test_report.cpp and test_inspect.cpp too.
+// Declared in tests/text_util.h, where it is described.
 std::string xml_problem(const std::string& xml) {
   std::vector<std::string> stack;
   size_t i = 0, roots = 0;
@@ -113,16 +112,9 @@ std::string xml_problem(const std::string& xml) {
 
 }  // namespace toy::testing
 
+using toy::testing::count;
 using toy::testing::xml_problem;
 namespace svg = toy::svg;
-
-namespace {
-size_t count(const std::string& s, const std::string& what) {
-  size_t c = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++c;
-  return c;
-}
-}  // namespace
 
 TEST_CASE("svg/checker: the XML checker itself rejects broken markup") {
   CHECK(xml_problem("<svg><g><rect/></g></svg>") == "");

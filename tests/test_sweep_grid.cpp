@@ -16,10 +16,7 @@
 #include "apps/lib/visual/svg.h"
 #include "core/error.h"
 #include "tests/cli_util.h"
-
-namespace toy::testing {
-std::string xml_problem(const std::string& xml);  // tests/test_svg.cpp
-}
+#include "tests/text_util.h"
 
 namespace fs = std::filesystem;
 using namespace toy;
@@ -29,13 +26,8 @@ namespace {
 using Run = testing::CliRun;
 fs::path scratch() { return testing::scratch_dir("sweep_grid"); }
 Run run(const std::string& args) { return testing::run_cli(args, "sweep_grid"); }
+using testing::count;
 using testing::slurp;
-
-size_t count(const std::string& s, const std::string& what) {
-  size_t c = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + what.size())) ++c;
-  return c;
-}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;

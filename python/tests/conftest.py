@@ -1,5 +1,5 @@
-# Shared helpers for the Python tests: the `toyformer` binary (CTest passes its path in TOYFORMER_BIN) and a runner
-# that returns its exit code, stdout and stderr.
+# Shared helpers for the Python tests: the `toyformer` binary (CTest passes its path in TOYFORMER_BIN), a runner
+# that returns its exit code, stdout and stderr, and the CLI flags for a dict of train() keywords.
 import os
 import shutil
 import subprocess
@@ -29,3 +29,12 @@ def cli_error(*args):
     lines = [l for l in p.stderr.splitlines() if l.startswith("toyformer: error: ")]
     assert lines, p.stderr
     return lines[-1][len("toyformer: error: "):]
+
+
+def flags(kw):
+    """train() keywords as `toyformer train` flags: a_b=v -> --a-b v; a_b=True -> --a-b."""
+    out = []
+    for k, v in kw.items():
+        f = "--" + k.replace("_", "-")
+        out += [f] if v is True else [f, str(v)]
+    return out

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import toyformer
-from conftest import cli
+from conftest import cli, flags
 
 SETTINGS = [
     dict(),  # the notebook's run, seed 1: unfinished at 5020 epochs
@@ -16,17 +16,6 @@ SETTINGS = [
     dict(H=40, seed=5, epochs=400, batch=1, momentum=0.9, nesterov=True, loss="normalized"),
     dict(seed=4, epochs=300, no_plateau=True, step="fused", solved_share=0.6),
 ]
-
-
-def flags(kw):
-    out = []
-    for k, v in kw.items():
-        f = "--" + k.replace("_", "-")
-        if v is True:
-            out.append(f)
-        else:
-            out += [f, str(v)]
-    return out
 
 
 @pytest.mark.parametrize("kw", SETTINGS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "defaults")

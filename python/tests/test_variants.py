@@ -5,7 +5,7 @@ import json
 import pytest
 
 import toyformer
-from conftest import cli
+from conftest import cli, flags
 
 VARIANTS = [
     dict(H=10, heads=2, epochs=150),
@@ -13,14 +13,6 @@ VARIANTS = [
     dict(H=8, ffn=16, norm="layer", no_pos=True, epochs=120),
     dict(no_residual=True, no_mask=True, epochs=80),
 ]
-
-
-def flags(kw):
-    out = []
-    for k, v in kw.items():
-        f = "--" + k.replace("_", "-")
-        out += [f] if v is True else [f, str(v)]
-    return out
 
 
 @pytest.mark.parametrize("kw", VARIANTS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
