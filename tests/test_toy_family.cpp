@@ -1,10 +1,11 @@
 // The toy model's variants (ToyArch): names, parameter counts, finite-difference gradients of every variant's loss,
-// the refusals (fused step, stacks), and the notebook's model unchanged under the default arch.
+// the refusals (fused step, options), stacks, and the notebook's model unchanged under the default arch.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 
+#include "apps/lib/sweep/grid.h"
 #include "apps/lib/training/settings.h"
 #include "apps/lib/training/train.h"
 #include "fixture_util.h"
@@ -14,20 +15,11 @@ using namespace toy;
 
 namespace {
 
+// A variant from the sweep's axis names and values ({"heads", 2}, {"norm", 1}, ...).
 ToyArch arch(std::initializer_list<std::pair<const char*, int64_t>> opts) {
   ToyArch a;
-  for (const auto& [k, v] : opts) {
-    const std::string key = k;
-    if (key == "heads") a.heads = v;
-    else if (key == "wo") a.wo = v != 0;
-    else if (key == "layers") a.layers = v;
-    else if (key == "ffn") a.ffn = v;
-    else if (key == "norm") a.norm = v != 0;
-    else if (key == "pos") a.pos = v != 0;
-    else if (key == "residual") a.residual = v != 0;
-    else if (key == "mask") a.mask = v != 0;
-    else FAIL("unknown option " << key);
-  }
+  int64_t H = 20;
+  for (const auto& [axis, v] : opts) set_axis(axis, v, H, a);
   return a;
 }
 
@@ -193,17 +185,11 @@ TEST_CASE("family/settings: a variant's options round-trip through JSON, the not
 // Tolerances are each fixture's own, from the reference's drift study.
 namespace {
 
+// The fixture's options use run.json's keys (heads, wo, layers, ffn, norm, pos, residual, mask).
 ToyArch arch_from(const nlohmann::json& o) {
-  ToyArch a;
-  a.heads = o.at("heads").get<int64_t>();
-  a.wo = o.at("wo").get<bool>();
-  a.layers = o.at("layers").get<int64_t>();
-  a.ffn = o.at("ffn").get<int64_t>();
-  a.norm = o.at("norm").get<std::string>() == "layer";
-  a.pos = o.at("pos").get<bool>();
-  a.residual = o.at("residual").get<bool>();
-  a.mask = o.at("mask").get<bool>();
-  return a;
+  TrainSettings s;
+  from_json(o, s);
+  return s.arch;
 }
 
 double rel_to_max(const Tensor& got, const Tensor& want) {
