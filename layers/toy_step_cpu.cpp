@@ -43,10 +43,47 @@ __attribute__((always_inline)) inline F splat(float v) {
   for (int l = 0; l < kLanes<F>; ++l) lane(r, l) = v;
   return r;
 }
+// expf lane by lane. Below -104 expf's result is +0 (e^-104 is under half the least subnormal; every float below
+// -104 checked against this libm), given here without the call: the causal mask's -1e9 entries would otherwise take
+// libm's slow underflow path (errno) for 40% of the attention weights.
 template <class F>
 __attribute__((always_inline)) inline F exp_each(F x) {
-  for (int l = 0; l < kLanes<F>; ++l) lane(x, l) = expf(lane(x, l));
+  for (int l = 0; l < kLanes<F>; ++l) {
+    const float v = lane(x, l);
+    lane(x, l) = v < -104.0f ? 0.0f : expf(v);
+  }
   return x;
+}
+// scalar::sigmoid, 1 / (1 + expf(-x)), lane by lane: the expf per lane, the + and / for all lanes at once (the same
+// IEEE operations).
+template <class F>
+__attribute__((always_inline)) inline F sigmoid_each(F x) {
+  return 1.0f / (1.0f + exp_each<F>(-x));
+}
+// toystep::loss_row from the logits (the Keras loss) for all lanes at once, each lane in its order: the row's max,
+// e_j = expf(z_j - max) (computed once; loss_row computes the same value twice), sum_j e_j in order,
+// dz_j = 0 + seed (e_j / sum - [j == y]), loss = logf(sum) - (z_y - max). e: V lanes of scratch.
+template <class F>
+__attribute__((always_inline)) inline F loss_row_each(const F* zr, const float* const* tg, int r, int V, float seed,
+                                                      F* dzr, F* e) {
+  F mx = zr[0];
+  for (int j = 1; j < V; ++j) mx = zr[j] > mx ? zr[j] : mx;
+  F sum{};
+  for (int j = 0; j < V; ++j) {
+    e[j] = exp_each<F>(zr[j] - mx);
+    sum += e[j];
+  }
+  for (int j = 0; j < V; ++j) {
+    F onehot{};
+    for (int l = 0; l < kLanes<F>; ++l) lane(onehot, l) = static_cast<int>(tg[l][r]) == j ? 1.0f : 0.0f;
+    dzr[j] = 0.0f + seed * (e[j] / sum - onehot);
+  }
+  F loss;
+  for (int l = 0; l < kLanes<F>; ++l) {
+    const int y = static_cast<int>(tg[l][r]);
+    lane(loss, l) = logf(lane(sum, l)) - (lane(zr[y], l) - lane(mx, l));
+  }
+  return loss;
 }
 
 // acc[0..w) += a * b[0..w): one output per element, each summed in the caller's order.
@@ -82,7 +119,7 @@ struct StepData {
   F *dz, *dvm, *dd, *dq, *dk, *dx, *row_loss;
   const float* ids[kLanes<F>];  // each lane's token ids and targets [n]
   const float* tg[kLanes<F>];
-  float* tmp;  // 3 V floats (the loss row of one lane)
+  F* tmp;  // V values of scratch (the loss row's exponentials); a single model (F = float): null, on the stack
 };
 
 // The step of one model or one group of lanes; the phases are model_step's (layers/toy_step.h), numbered the same.
@@ -154,16 +191,21 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
     for (int j = 0; j < T; ++j) axpy(vor, attn[r * T + j], vm + (b * T + j) * V, V);
     for (int v = 0; v < V; ++v) {
       z[r * V + v] = vor[v] + x[r * E + v];
-      for (int l = 0; l < kLanes<F>; ++l) lane(p[r * V + v], l) = scalar::sigmoid(lane(z[r * V + v], l));
+      p[r * V + v] = sigmoid_each<F>(z[r * V + v]);
     }
   }
-  // 5. Each row's loss term and d loss / d skipadd (toystep::loss_row, lane by lane); the residual starts dx.
+  // 5. Each row's loss term and d loss / d skipadd (toystep::loss_row; from the logits all lanes at once, the
+  // normalized loss lane by lane); the residual starts dx.
+  constexpr int kStackV = 64;  // a single model's exponentials on the stack up to this vocabulary
   for (int r = 0; r < n; ++r) {
-    if constexpr (std::is_same_v<F, float>) {
+    if (!a.normalized_loss && (!std::is_same_v<F, float> || V <= kStackV)) {
+      F stack_e[std::is_same_v<F, float> ? kStackV : 1];
+      row_loss[r] = loss_row_each<F>(z + r * V, d.tg, r, V, seed, dz + r * V, d.tmp ? d.tmp : stack_e);
+    } else if constexpr (std::is_same_v<F, float>) {
       row_loss[r] =
           toystep::loss_row(z + r * V, p + r * V, static_cast<int>(d.tg[0][r]), V, seed, a.normalized_loss, dz + r * V);
     } else {
-      float *zr = d.tmp, *pr = zr + V, *dzr = pr + V;
+      float *zr = reinterpret_cast<float*>(d.tmp), *pr = zr + V, *dzr = pr + V;
       for (int l = 0; l < kLanes<F>; ++l) {
         for (int j = 0; j < V; ++j) zr[j] = lane(z[r * V + j], l), pr[j] = lane(p[r * V + j], l);
         lane(row_loss[r], l) =
@@ -289,7 +331,7 @@ TOY_CPU_CLONES void lanes_step_cpu(const ToyStepArgs& a, int64_t m0, std::vector
                            n * V, n * V, n * T, n * H, n * H, n * E, n};                   // scratch
   int64_t total = 0;
   for (int64_t s : sizes) total += s;
-  const int64_t floats = (total + (3 * V + L - 1) / L + 1) * L;  // + one Lanes of slack for the alignment
+  const int64_t floats = (total + V + 1) * L;  // + tmp (V Lanes >= 3 V floats) + one Lanes of slack for the alignment
   if (static_cast<int64_t>(buf.size()) < floats) buf.resize(static_cast<size_t>(floats));
   Lanes* at = reinterpret_cast<Lanes*>((reinterpret_cast<uintptr_t>(buf.data()) + sizeof(Lanes) - 1) &
                                        ~static_cast<uintptr_t>(sizeof(Lanes) - 1));
@@ -302,7 +344,7 @@ TOY_CPU_CLONES void lanes_step_cpu(const ToyStepArgs& a, int64_t m0, std::vector
   d.dXE = part[18], d.dPE = part[19], d.dWq = part[20], d.dWk = part[21], d.dWv = part[22];
   d.dz = part[23], d.dvm = part[24], d.dd = part[25], d.dq = part[26], d.dk = part[27], d.dx = part[28];
   d.row_loss = part[29];
-  d.tmp = reinterpret_cast<float*>(at);
+  d.tmp = at;
   for (int l = 0; l < L; ++l) d.ids[l] = a.ids + (m0 + l) * n, d.tg[l] = a.targets + (m0 + l) * n;
 
   // The weights in (model m's block of a stacked tensor starts at m * its size), the results out.
