@@ -1,7 +1,6 @@
 // Sweeps over head size H, model settings (--grid: heads, layers, ffn, ...) and seeds: the grid and its shards,
-// training every run (the notebook's model and variants without --ffn/--norm as stacks of seeds, the others one model
-// at a time, spread over a thread
-// pool), the per-grid-point outcome statistics, and the sweep directory (sweep.json, runs.csv, summary.csv,
+// training every run (each grid point's seeds as stacks of models, spread over a thread pool), the per-grid-point
+// outcome statistics, and the sweep directory (sweep.json, runs.csv, summary.csv,
 // timing.csv, report.html, two SVG plots) with merging of shards.
 #pragma once
 #include <atomic>
