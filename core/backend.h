@@ -56,7 +56,8 @@ class Backend {
   // inner = S: y[g, r, s] = a[g, r, s] + b[g, s]. inner == nb (G = 1) is the broadcast over leading axes,
   // y[i] = a[i] + b[i % nb]; nb == na is the elementwise sum.
   virtual void add_forward(const float* a, int64_t na, const float* b, int64_t nb, int64_t inner, float* y) = 0;
-  // da += dy (da may be null); db[g, s] += sum_r dy[g, r, s], the sum over r in order from 0 (db may be null).
+  // da += dy (da may be null); db[g, s] += sum_r dy[g, r, s], the R terms summed in order, then added (db may be
+  // null).
   virtual void add_backward(const float* dy, int64_t na, int64_t nb, int64_t inner, float* da, float* db) = 0;
 
   // ---- scale by a constant: y = c x; dx += c dy.

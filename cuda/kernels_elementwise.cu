@@ -53,13 +53,12 @@ __global__ void add_forward_kernel(const float* a, int64_t na, const float* b, i
 __global__ void accumulate_kernel(const float* dy, int64_t n, float* dx) { TOY_GRID_STRIDE(i, n) dx[i] += dy[i]; }
 
 // forward: y[g, r, s] = a[g, r, s] + b[g, s]  =>  db[g, s] += sum_r dy[g, r, s], r in order. One thread per entry
-// k = g S + s walks its group's R rows sequentially from 0 (coalesced across s), then adds: deterministic, the CPU's
-// summation order.
+// k = g S + s sums its group's R rows in order (coalesced across s), then adds: deterministic, the CPU's order.
 __global__ void add_backward_b_kernel(const float* dy, int64_t nb, int64_t block, int64_t inner, float* db) {
   TOY_GRID_STRIDE(k, nb) {
-    float acc = 0.0f;
     const int64_t start = k / inner * block + k % inner;
-    for (int64_t i = start; i < start + block; i += inner) acc += dy[i];
+    float acc = dy[start];
+    for (int64_t i = start + inner; i < start + block; i += inner) acc += dy[i];
     db[k] += acc;
   }
 }

@@ -147,20 +147,20 @@ class CpuBackend final : public Backend {
       for (int64_t i = g * block; i < (g + 1) * block; i += inner)
         for (int64_t s = 0; s < inner; ++s) y[i + s] = a[i + s] + b[g * inner + s];
   }
-  // forward: y[g, r, s] = a[g, r, s] + b[g, s]  =>  da += dy;  db[g, s] += sum_r dy[g, r, s] (r in order, summed
-  // from 0, then added: a second backward adds exactly the same sum)
+  // forward: y[g, r, s] = a[g, r, s] + b[g, s]  =>  da += dy;  db[g, s] += sum_r dy[g, r, s] (the R terms summed in
+  // order, then added: a second backward adds exactly the same sum)
   void add_backward(const float* dy, int64_t na, int64_t nb, int64_t inner, float* da, float* db) override {
     if (da)
       for (int64_t i = 0; i < na; ++i) da[i] += dy[i];
-    if (db) {
-      const int64_t block = na / nb * inner;
-      for (int64_t k = 0; k < nb; ++k) {
-        const int64_t start = k / inner * block + k % inner;
-        float acc = 0.0f;
-        for (int64_t i = start; i < start + block; i += inner) acc += dy[i];
-        db[k] += acc;
+    if (!db) return;
+    const int64_t rows = na / nb, groups = nb / inner;  // R, G
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t s = 0; s < inner; ++s) {
+        const float* col = dy + g * rows * inner + s;
+        float acc = col[0];
+        for (int64_t r = 1; r < rows; ++r) acc += col[r * inner];
+        db[g * inner + s] += acc;
       }
-    }
   }
 
   void scale_forward(const float* x, int64_t n, float c, float* y) override {
