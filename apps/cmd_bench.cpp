@@ -1,6 +1,8 @@
 // `toyformer bench`: microseconds per training step of the toy model (forward + backward + optimizer update), heap
-// allocations per step after warm-up, and peak memory; `--large`: one causal attention layer's training step at
-// B=32, T=256, E=512, H=512 (tests/reference/bench_attention.py runs the same step in PyTorch for the ratio).
+// allocations per step after warm-up, and peak memory; any model variant (train's model flags), and --models M: a
+// stack of M models trained together (as sweep trains seeds), per step and per model-step. `--large`: one causal
+// attention layer's training step at B=32, T=256, E=512, H=512 (tests/reference/bench_attention.py runs the same step
+// in PyTorch for the ratio).
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -12,6 +14,7 @@
 #include "apps/commands.h"
 #include "apps/flag_checks.h"
 #include "apps/lib/training/train.h"
+#include "apps/training_flags.h"
 #include "core/backend.h"
 #include "core/error.h"
 #include "core/memory.h"
@@ -32,6 +35,8 @@ struct BenchCli {
   std::string step = "auto";
   bool no_cuda_graph = false;
   int64_t B = 32, T = 256, E = 512, H = 512, heads = 0;
+  int64_t models = 1;
+  ToyArch arch;  // the toy model's variant (--heads is shared with --large: 0 = one head)
 };
 
 // One attention layer's training step: x [B,T,E] -> Q, K, V = x·W [B,T,H] -> causal softmax(Q·Kᵀ/√H)·V [B,T,H]
@@ -117,21 +122,30 @@ int run_bench(const BenchCli& c) {
   if (c.large) return run_large(c, dev);
   ToyCorpus corpus = notebook_corpus();
   nlohmann::json results = nlohmann::json::array();
-  const bool fused = step_is_fused(parse_step_path(c.step), dev);
+  ToyArch arch = c.arch;
+  TOY_CHECK(c.heads >= 0 && c.heads <= 64, "--heads must be in [0, 64] (0 or 1: one head), got {}", c.heads);
+  arch.heads = std::max<int64_t>(1, c.heads);
+  arch.validate();
+  const bool fused = step_is_fused(parse_step_path(c.step), dev, arch);
   const char* path = fused ? "fused step kernel" : "op-by-op graph";
   const bool graphs = dev == Device::CUDA && !c.no_cuda_graph;
+  std::vector<uint64_t> seeds;
+  for (int64_t i = 1; i <= c.models; ++i) seeds.push_back(static_cast<uint64_t>(i));
   if (!c.json)
-    fmt::print("toy model training step (forward + backward + SGD), B=2 T=5 V=E=7, device {}, {}{}\n", c.device,
+    fmt::print("toy model training step (forward + backward + SGD), B=2 T=5 V=E=7, model {}{}, device {}, {}{}\n",
+               arch.describe(), c.models > 1 ? fmt::format(", {} models trained together", c.models) : "", c.device,
                path, graphs ? ", replayed as a CUDA graph" : "");
   for (int64_t H : hs) {
     ToyConfig cfg;
     cfg.H = H;
     cfg.device = dev;
-    ToyModel m(corpus, cfg, corpus.size());
+    cfg.arch = arch;
+    ToyModel m(corpus, cfg, corpus.size(), seeds);
     TrainOptions o;
     auto opt = make_toy_optimizer(m, o);
     TrainStep step(m, *opt, fused, !c.no_cuda_graph);
     const Tensor& loss = m.loss().value();
+    std::vector<float> losses(static_cast<size_t>(c.models));
     Backend& bk = backend(dev);
     float l = 0.0f;
     for (int64_t i = 0; i < c.warmup; ++i) step();
@@ -144,20 +158,28 @@ int run_bench(const BenchCli& c) {
     auto t1 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < c.steps; ++i) {
       step();
-      bk.copy_to_host(&l, loss.data(), 1);
+      bk.copy_to_host(losses.data(), loss.data(), losses.size());  // every model's loss, as train_models reads them
     }
+    l = losses[0];
     auto t2 = std::chrono::steady_clock::now();
     const int64_t allocs = heap_allocations() - allocs0;
     const double us = std::chrono::duration<double>(t1 - t0).count() * 1e6 / static_cast<double>(c.steps);
     const double us_read = std::chrono::duration<double>(t2 - t1).count() * 1e6 / static_cast<double>(c.steps);
+    const double per_model = us_read / static_cast<double>(c.models);
+    const int64_t params = m.model().param_count() / c.models;
     if (c.json)
       results.push_back({{"H", H}, {"us_per_step", us}, {"us_per_step_with_loss_read", us_read},
+                         {"us_per_model_step", per_model},
                          {"allocs_per_step", static_cast<double>(allocs) / static_cast<double>(2 * c.steps)},
-                         {"params", m.model().param_count()}, {"loss", l}});
+                         {"params", params}, {"loss", l}});
+    else if (c.models > 1)
+      fmt::print("  H={:<3} params {:<4} {:8.3f} us/step for {} models, {:.3f} us per model-step (loss read back)   "
+                 "heap allocations after warm-up: {} in {} steps\n",
+                 H, params, us_read, c.models, per_model, allocs, 2 * c.steps);
     else
       fmt::print("  H={:<3} params {:<4} {:8.3f} us/step  {:8.3f} us/step with the loss read back   heap allocations "
                  "after warm-up: {} in {} steps\n",
-                 H, m.model().param_count(), us, us_read, allocs, 2 * c.steps);
+                 H, params, us, us_read, allocs, 2 * c.steps);
   }
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
@@ -165,8 +187,8 @@ int run_bench(const BenchCli& c) {
   const double gpu_peak_mb =
       dev == Device::CUDA ? static_cast<double>(cuda::memory_stats().peak_bytes_in_use) / (1024.0 * 1024.0) : 0.0;
   if (c.json) {
-    nlohmann::json j{{"device", c.device}, {"path", path}, {"cuda_graph", graphs}, {"results", results},
-                     {"peak_rss_mb", peak_mb}};
+    nlohmann::json j{{"device", c.device}, {"path", path}, {"cuda_graph", graphs}, {"model", arch.describe()},
+                     {"models", c.models}, {"results", results}, {"peak_rss_mb", peak_mb}};
     if (dev == Device::CUDA) j["gpu_peak_mb"] = gpu_peak_mb;
     fmt::print("{}\n", j.dump());
   } else if (dev == Device::CUDA) {
@@ -196,7 +218,14 @@ Runner add_bench(CLI::App& app) {
   s->add_option("--T", c->T, "--large: sequence length")->check(int_in(1, 1 << 20))->capture_default_str();
   s->add_option("--E", c->E, "--large: input features")->check(int_in(1, 1 << 20))->capture_default_str();
   s->add_option("--Hl", c->H, "--large: projected size")->check(int_in(1, 1 << 20))->capture_default_str();
-  s->add_option("--heads", c->heads, "--large: 0 = single-head composition, N = MultiHeadAttention with N heads")
+  s->add_option("--heads", c->heads, "attention heads: the toy model's (0 or 1: one head; see train --heads); --large: "
+                                     "0 = single-head composition, N = MultiHeadAttention with N heads")
+      ->check(int_in(0, 64))
+      ->capture_default_str();
+  add_arch_flags(s, c->arch, /*heads=*/false);
+  s->add_option("--models", c->models, "train M models together (seeds 1..M, as sweep stacks them) and report the "
+                                       "time per model-step too")
+      ->check(int_in(1, 100000))
       ->capture_default_str();
   return [c] { return run_bench(*c); };
 }

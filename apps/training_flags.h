@@ -71,12 +71,14 @@ inline const char* kOutcomeRules =
     "p(target) / (p(target) + p(strongest competitor)) on the distribution the model was trained on (softmax over "
     "skipadd for --loss keras; the clipped, normalized sigmoid for --loss normalized).";
 
-// The model variant (layers/toy_model.h: ToyArch); every default is the notebook's model.
-inline void add_arch_flags(CLI::App* s, ToyArch& a) {
-  s->add_option("--heads", a.heads, "attention heads of size --H each; > 1 adds the output projection W_O (Keras' "
-                                    "MultiHeadAttention layout)")
-      ->check(int_in(1, 64))
-      ->capture_default_str();
+// The model variant (layers/toy_model.h: ToyArch); every default is the notebook's model. heads = false: without
+// --heads (a command whose --heads has another meaning adds its own).
+inline void add_arch_flags(CLI::App* s, ToyArch& a, bool heads = true) {
+  if (heads)
+    s->add_option("--heads", a.heads, "attention heads of size --H each; > 1 adds the output projection W_O (Keras' "
+                                      "MultiHeadAttention layout)")
+        ->check(int_in(1, 64))
+        ->capture_default_str();
   s->add_flag("--wo", a.wo, "the output projection W_O with one head too (so 1 x 20 and 2 x 10 have equal parameters)");
   s->add_option("--layers", a.layers, "attention blocks stacked (each: attention + residual [+ ffn] [+ norm])")
       ->check(int_in(1, 16))

@@ -83,6 +83,38 @@ TEST_CASE("cli/train: --json prints exactly one JSON object on stdout") {
   CHECK(r.err.find("Total params: 413") != std::string::npos);  // the summary went to stderr
 }
 
+TEST_CASE("cli/bench: --models times a stack per step and per model-step, a variant takes the graph") {
+  // 9 models: one lane group of 8 and one model alone. Model 0 (seed 1) ends where the single model does.
+  Run one = run("bench --H 20 --steps 50 --warmup 5 --json");
+  Run stack = run("bench --H 20 --steps 50 --warmup 5 --models 9 --json");
+  REQUIRE(one.code == 0);
+  REQUIRE(stack.code == 0);
+  const auto j1 = nlohmann::json::parse(one.out), j9 = nlohmann::json::parse(stack.out);
+  CHECK(j9["models"] == 9);
+  CHECK(j9["model"] == "notebook");
+  CHECK(j9["path"] == "fused step kernel");
+  const auto& r9 = j9["results"][0];
+  CHECK(r9["params"] == 413);
+  CHECK(r9["allocs_per_step"] == 0.0);
+  CHECK(r9["us_per_model_step"].get<double>() ==
+        doctest::Approx(r9["us_per_step_with_loss_read"].get<double>() / 9).epsilon(1e-9));
+  CHECK(r9["loss"] == j1["results"][0]["loss"]);
+  // A variant: the graph step, its own parameter count per model, and the same loss alone and stacked.
+  Run v1 = run("bench --H 10 --heads 2 --ffn 8 --norm layer --steps 20 --warmup 0 --json");
+  Run v3 = run("bench --H 10 --heads 2 --ffn 8 --norm layer --steps 20 --warmup 0 --models 3 --json");
+  REQUIRE(v1.code == 0);
+  REQUIRE(v3.code == 0);
+  const auto jv1 = nlohmann::json::parse(v1.out), jv3 = nlohmann::json::parse(v3.out);
+  CHECK(jv3["path"] == "op-by-op graph");
+  CHECK(jv3["model"] == "heads=2 ffn=8 norm=layer");
+  CHECK(jv3["results"][0]["params"] == jv1["results"][0]["params"]);
+  CHECK(jv3["results"][0]["loss"] == jv1["results"][0]["loss"]);
+  // The fused step computes the notebook's model only: asked for a variant, bench says so (exit 2).
+  Run fused = run("bench --step fused --layers 2 --steps 1");
+  CHECK(fused.code == 2);
+  CHECK(fused.err.find("--step fused") != std::string::npos);
+}
+
 TEST_CASE("cli/train: weights and activations round-trip through .npz") {
   fs::path d = scratch();
   std::string w = (d / "w.npz").string(), a = (d / "a.npz").string(), a2 = (d / "a2.npz").string();
