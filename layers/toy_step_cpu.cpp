@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/cpu/expf8.h"
 #include "layers/toy_step.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -43,16 +44,19 @@ __attribute__((always_inline)) inline F splat(float v) {
   for (int l = 0; l < kLanes<F>; ++l) lane(r, l) = v;
   return r;
 }
-// expf lane by lane. Below -104 expf's result is +0 (e^-104 is under half the least subnormal; every float below
-// -104 checked against this libm), given here without the call: the causal mask's -1e9 entries would otherwise take
-// libm's slow underflow path (errno) for 40% of the attention weights.
+// expf lane by lane, libm's bits: one model calls expf; eight lanes go through cpu::expf8 (core/cpu/expf8.h: libm's
+// algorithm on vectors where the CPU has AVX2 and FMA). Below -104 expf's result is +0 (e^-104 is under half the
+// least subnormal; every float below -104 checked against this libm), given without the call: the causal mask's -1e9
+// entries would otherwise take libm's slow underflow path (errno) for 40% of the attention weights.
 template <class F>
 __attribute__((always_inline)) inline F exp_each(F x) {
-  for (int l = 0; l < kLanes<F>; ++l) {
-    const float v = lane(x, l);
-    lane(x, l) = v < -104.0f ? 0.0f : expf(v);
+  if constexpr (std::is_same_v<F, float>) {
+    return x < -104.0f ? 0.0f : expf(x);
+  } else {
+    static_assert(kLanes<F> == 8, "cpu::expf8 takes eight lanes");
+    cpu::expf8(reinterpret_cast<float*>(&x));
+    return x;
   }
-  return x;
 }
 // scalar::sigmoid, 1 / (1 + expf(-x)), lane by lane: the expf per lane, the + and / for all lanes at once (the same
 // IEEE operations).
