@@ -44,25 +44,18 @@ __attribute__((always_inline)) inline F splat(float v) {
   for (int l = 0; l < kLanes<F>; ++l) lane(r, l) = v;
   return r;
 }
-// expf lane by lane, libm's bits: one model calls expf; eight lanes go through cpu::expf8 (core/cpu/expf8.h: libm's
-// algorithm on vectors where the CPU has AVX2 and FMA). Below -104 expf's result is +0 (e^-104 is under half the
-// least subnormal; every float below -104 checked against this libm), given without the call: the causal mask's -1e9
-// entries would otherwise take libm's slow underflow path (errno) for 40% of the attention weights.
+// v[0..n) = expf(v[0..n)) in place, libm's bits: one model calls libm (batching its short rows through cpu::expf8
+// was no faster); eight lanes go through cpu::expf8 (core/cpu/expf8.h: libm's algorithm on vectors where the CPU has
+// AVX2 and FMA). Below -104 expf is +0 (e^-104 is under half the least subnormal; every float below -104 checked
+// against this libm), given without the call: the causal mask's -1e9 entries would take libm's slow underflow path.
 template <class F>
-__attribute__((always_inline)) inline F exp_each(F x) {
+__attribute__((always_inline)) inline void exp_all(F* v, int n) {
   if constexpr (std::is_same_v<F, float>) {
-    return x < -104.0f ? 0.0f : expf(x);
+    for (int i = 0; i < n; ++i) v[i] = v[i] < -104.0f ? 0.0f : expf(v[i]);
   } else {
     static_assert(kLanes<F> == 8, "cpu::expf8 takes eight lanes");
-    cpu::expf8(reinterpret_cast<float*>(&x));
-    return x;
+    for (int i = 0; i < n; ++i) cpu::expf8(reinterpret_cast<float*>(v + i));
   }
-}
-// scalar::sigmoid, 1 / (1 + expf(-x)), lane by lane: the expf per lane, the + and / for all lanes at once (the same
-// IEEE operations).
-template <class F>
-__attribute__((always_inline)) inline F sigmoid_each(F x) {
-  return 1.0f / (1.0f + exp_each<F>(-x));
 }
 // toystep::loss_row from the logits (the Keras loss) for all lanes at once, each lane in its order: the row's max,
 // e_j = expf(z_j - max) (computed once; loss_row computes the same value twice), sum_j e_j in order,
@@ -72,11 +65,10 @@ __attribute__((always_inline)) inline F loss_row_each(const F* zr, const float* 
                                                       F* dzr, F* e) {
   F mx = zr[0];
   for (int j = 1; j < V; ++j) mx = zr[j] > mx ? zr[j] : mx;
+  for (int j = 0; j < V; ++j) e[j] = zr[j] - mx;
+  exp_all(e, V);
   F sum{};
-  for (int j = 0; j < V; ++j) {
-    e[j] = exp_each<F>(zr[j] - mx);
-    sum += e[j];
-  }
+  for (int j = 0; j < V; ++j) sum += e[j];
   for (int j = 0; j < V; ++j) {
     F onehot{};
     for (int l = 0; l < kLanes<F>; ++l) lane(onehot, l) = static_cast<int>(tg[l][r]) == j ? 1.0f : 0.0f;
@@ -179,11 +171,10 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
       ar[j] = v;
       mx = v > mx ? v : mx;
     }
+    for (int j = 0; j < T; ++j) ar[j] = ar[j] - mx;
+    exp_all(ar, T);
     F sum{};
-    for (int j = 0; j < T; ++j) {
-      ar[j] = exp_each<F>(ar[j] - mx);
-      sum += ar[j];
-    }
+    for (int j = 0; j < T; ++j) sum += ar[j];
     const F inv = 1.0f / sum;
     for (int j = 0; j < T; ++j) ar[j] *= inv;
   }
@@ -193,10 +184,15 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
     F* vor = vo + r * V;
     zero(vor, V);
     for (int j = 0; j < T; ++j) axpy(vor, attn[r * T + j], vm + (b * T + j) * V, V);
+    // scalar::sigmoid, 1 / (1 + expf(-z)): the exponentials of the row at once, then the + and / (the same
+    // operations).
+    F* pr = p + r * V;
     for (int v = 0; v < V; ++v) {
       z[r * V + v] = vor[v] + x[r * E + v];
-      p[r * V + v] = sigmoid_each<F>(z[r * V + v]);
+      pr[v] = -z[r * V + v];
     }
+    exp_all(pr, V);
+    for (int v = 0; v < V; ++v) pr[v] = 1.0f / (1.0f + pr[v]);
   }
   // 5. Each row's loss term and d loss / d skipadd (toystep::loss_row; from the logits all lanes at once, the
   // normalized loss lane by lane); the residual starts dx.
