@@ -56,6 +56,14 @@ CliRun run_cli(const std::string& args, const std::string& tag, const std::strin
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(d / "out"), slurp(d / "err")};
 }
 
+void check_refused(const CliRun& r, std::initializer_list<std::string> mentions) {
+  CAPTURE(r.err);
+  CHECK(r.code == 2);
+  for (const std::string& m : mentions) CHECK_MESSAGE(r.err.find(m) != std::string::npos, "stderr lacks: ", m);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.out.empty());
+}
+
 Tensor get(const NpzArrays& a, const std::string& name) {
   for (const auto& [k, t] : a)
     if (k == name) return t;

@@ -51,6 +51,18 @@ fs::path variant_dir() {
 
 std::string dump_path() { return (variant_dir() / "activations.npz").string(); }
 
+// A copy of variant_dir() named `name` whose run.json says 3 heads (its dump holds 2); returns the copy and its
+// run.json.
+std::pair<fs::path, nlohmann::json> misfit_copy(const std::string& name) {
+  const fs::path d = scratch() / name;
+  fs::remove_all(d);
+  fs::copy(variant_dir(), d);
+  auto j = nlohmann::json::parse(slurp(d / "run.json"));
+  j["config"]["heads"] = 3;
+  std::ofstream(d / "run.json") << j.dump(1);
+  return {d, j};
+}
+
 // The line of `text` that starts with `start` at or after `from` ("" when there is none).
 std::string line_at(const std::string& text, const std::string& start, size_t from = 0) {
   const size_t p = text.find("\n" + start, from);
@@ -130,12 +142,7 @@ TEST_CASE("heads/record: the notebook's run.json and train --json gain no per-he
 }
 
 TEST_CASE("heads/record: a run directory whose activations do not fit run.json's model is refused, naming both") {
-  const fs::path d = scratch() / "misfit";
-  fs::remove_all(d);
-  fs::copy(variant_dir(), d);
-  auto j = nlohmann::json::parse(slurp(d / "run.json"));
-  j["config"]["heads"] = 3;
-  std::ofstream(d / "run.json") << j.dump(1);
+  auto [d, j] = misfit_copy("misfit");
   Run r = run("report " + d.string() + " -o " + (scratch() / "misfit.html").string());
   CHECK(r.code == 2);
   CHECK(r.err.find("L0/AttnWts (2x2x5x5) does not match the corpus and model of run.json: expected (2x3x5x5)") !=
@@ -363,22 +370,11 @@ TEST_CASE("heads/inspect: a damaged variant dump gives one error naming file and
                              " --layer L0/AttnWts --position 2"}) {
       CAPTURE(cases[i].what);
       CAPTURE(args);
-      Run r = run("inspect " + f + args);
-      CAPTURE(r.err);
-      CHECK(r.code == 2);
-      CHECK(r.err.find(cases[i].says) != std::string::npos);
-      CHECK(r.err.find(f) != std::string::npos);
-      CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-      CHECK(r.out.empty());
+      testing::check_refused(run("inspect " + f + args), {cases[i].says, f});
     }
   }
   // A run directory whose run.json names another model than its dump holds.
-  const fs::path d = scratch() / "other_model";
-  fs::remove_all(d);
-  fs::copy(variant_dir(), d);
-  auto j = nlohmann::json::parse(slurp(d / "run.json"));
-  j["config"]["heads"] = 3;
-  std::ofstream(d / "run.json") << j.dump(1);
+  const fs::path d = misfit_copy("other_model").first;
   Run r = run("inspect " + d.string());
   CHECK(r.code == 2);
   CHECK(r.err.find("L0/dot (2x2x5x5) does not match Xseqids (2x5) and the model's 3 heads") != std::string::npos);

@@ -252,11 +252,7 @@ TEST_CASE("sweep/grid-cli: refusals name --grid and the axis: one line, exit cod
         Bad{"sweep --step fused --grid heads=1,2", "--step fused: the fused step computes the notebook's model only"},
         Bad{"sweep --grid heads=1,64 H=1073741824", "sweep: the grid point H=1073741824 heads=1 needs about"}}) {
     CAPTURE(b.args);
-    const Run r = run(b.args + out);
-    CAPTURE(r.err);
-    CHECK(r.code == 2);
-    CHECK(r.err.find(b.says) != std::string::npos);
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    testing::check_refused(run(b.args + out), {b.says});
   }
   CHECK(!fs::exists(scratch() / "never"));
   // --grid takes the next word even when it is a flag: the message says what it got.
