@@ -94,7 +94,8 @@ double toy_model_bytes(int64_t V, int64_t T, int64_t H, int64_t batch, int64_t m
 // One model, or M independent models of the same H stacked on a leading "model" axis (a sweep over seeds trained
 // as one batch: every op serves all M models at once). Model m is initialized from seeds[m] exactly as a single
 // model with that seed, and trains to bit-identical numbers (the kernels sum each model's terms in the same order).
-// Shapes with M models: parameters XEmbed [M*V,E], PosEmbed [M*T,E], Qmat/Kmat [M,E,H], Vmat [M,E,V];
+// Shapes with M models: parameters XEmbed [M*V,E], PosEmbed [M*T,E], Qmat/Kmat [M,E,H], Vmat [M,E,V] (a variant's
+// kernels [M, <Keras shape>], its feed-forward biases and LayerNorm gamma/beta [M,n]);
 // activations [M*B, ...] (model m owns rows [m*B, (m+1)*B)); the loss is [M]. With M = 1 everything has the
 // single-model shapes ([V,E], [E,H], [B,T,...], a scalar loss).
 class ToyModel {
