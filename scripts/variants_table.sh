@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README's "Which variant learns the task?" table: three-outcome rates (95% Wilson intervals) of model variants at
 # equal parameter count, 100 seeds each, the notebook's training (SGD 0.01, ReduceLROnPlateau, 5020 epochs).
-#   bash scripts/variants_table.sh [OUTDIR] [SEEDS]      (default /tmp/toyformer_variants, 100 seeds; ~1-2 min)
+#   bash scripts/variants_table.sh [OUTDIR] [SEEDS]      (default /tmp/toyformer_variants, 100 seeds; ~25 s on 2 cores)
 # Each row is one grid point of a `toyformer sweep` (its directory under OUTDIR has runs.csv and report.html).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
