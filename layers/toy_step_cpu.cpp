@@ -31,6 +31,7 @@ using toystep::scratch_per_model;
 
 // Eight floats, one per model of a group of stacked models.
 using Lanes = float __attribute__((vector_size(32)));
+using LanesU = float __attribute__((vector_size(32), aligned(4), may_alias));  // the same, at any float's address
 template <class F>
 constexpr int kLanes = sizeof(F) / sizeof(float);
 
@@ -82,14 +83,68 @@ __attribute__((always_inline)) inline F loss_row_each(const F* zr, const float* 
   return loss;
 }
 
-// acc[0..w) += a * b[0..w): one output per element, each summed in the caller's order.
-template <class F, class S>
-__attribute__((always_inline)) inline void axpy(F* __restrict acc, S a, const F* __restrict b, int w) {
-  for (int i = 0; i < w; ++i) acc[i] += a * b[i];
-}
 template <class F>
 __attribute__((always_inline)) inline void zero(F* p, int w) {
   for (int i = 0; i < w; ++i) p[i] = F{};
+}
+// An MR x NR tile of mm_seq's outputs, summed in registers.
+template <int MR, int NR, class F>
+__attribute__((always_inline)) inline void mm_tile(F* c, int ldc, const F* a, int sa, int sp, const F* b, int ldb,
+                                                   int K) {
+  F acc[MR][NR] = {};
+  for (int p = 0; p < K; ++p) {
+    F bv[NR];
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) bv[j] = b[p * ldb + j];
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const F av = a[i * sa + p * sp];
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j) acc[i][j] += av * bv[j];
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NR; ++j) c[i * ldc + j] = acc[i][j];
+}
+template <int MR, class F>
+__attribute__((always_inline)) inline void mm_cols(F* c, int ldc, const F* a, int sa, int sp, const F* b, int ldb,
+                                                   int N, int K) {
+  constexpr int NR = 4;
+  int j = 0;
+  for (; j + NR <= N; j += NR) mm_tile<MR, NR>(c + j, ldc, a, sa, sp, b + j, ldb, K);
+  switch (N - j) {
+    case 3: return mm_tile<MR, 3>(c + j, ldc, a, sa, sp, b + j, ldb, K);
+    case 2: return mm_tile<MR, 2>(c + j, ldc, a, sa, sp, b + j, ldb, K);
+    case 1: return mm_tile<MR, 1>(c + j, ldc, a, sa, sp, b + j, ldb, K);
+    default: return;
+  }
+}
+// C = A B for M x N outputs, C[i][j] = c[i*ldc + j], A(i,p) = a[i*sa + p*sp], B[p][j] = b[p*ldb + j]: every output
+// sums its K products from 0 with p in order, one rounding per + and *, which is what zeroing a row and adding
+// A(i,p) B[p] to it for p = 0, 1, ... computes (the single model's loops, vectorized across j). Eight lanes hold
+// 3 x 4 outputs in registers while p runs (the row-at-a-time loops stored and reloaded every sum).
+template <class F>
+__attribute__((always_inline)) inline void mm_seq(F* c, int ldc, const F* a, int sa, int sp, const F* b, int ldb,
+                                                  int M, int N, int K) {
+  if constexpr (std::is_same_v<F, float>) {
+    for (int i = 0; i < M; ++i) {
+      F* ci = c + i * ldc;
+      zero(ci, N);
+      for (int p = 0; p < K; ++p) {
+        const F av = a[i * sa + p * sp];
+        const F* bp = b + p * ldb;
+        for (int j = 0; j < N; ++j) ci[j] += av * bp[j];
+      }
+    }
+  } else {
+    constexpr int MR = 3;
+    int i = 0;
+    for (; i + MR <= M; i += MR) mm_cols<MR>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, N, K);
+    if (M - i == 2) mm_cols<2>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, N, K);
+    if (M - i == 1) mm_cols<1>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, N, K);
+  }
 }
 // scalar::dot4's order (four partial sums, the tail into the first, (s0 + s1) + (s2 + s3)), lane by lane.
 template <class F>
@@ -146,18 +201,9 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
     for (int e = 0; e < E; ++e) x[r * E + e] = xe[r * E + e] + pe[r * E + e];
   }
   // 2. Qmat, Kmat [n,H], Vmat [n,V] = x · W: each output sums over e from 0 in order.
-  for (int r = 0; r < n; ++r) {
-    F *qr = q + r * H, *kr = k + r * H, *vr = vm + r * V;
-    zero(qr, H);
-    zero(kr, H);
-    zero(vr, V);
-    for (int e = 0; e < E; ++e) {
-      const F xv = x[r * E + e];
-      axpy(qr, xv, Wq + e * H, H);
-      axpy(kr, xv, Wk + e * H, H);
-      axpy(vr, xv, Wv + e * V, V);
-    }
-  }
+  mm_seq(q, H, x, E, 1, Wq, H, n, H, E);
+  mm_seq(k, H, x, E, 1, Wk, H, n, H, E);
+  mm_seq(vm, V, x, E, 1, Wv, V, n, V, E);
   // 3. dot, lambda, AttnWts (causal softmax with Keras' mask adder), a row at a time (toystep::attention_row).
   for (int r = 0; r < n; ++r) {
     const int b = r / T, i = r % T;
@@ -179,11 +225,9 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
     for (int j = 0; j < T; ++j) ar[j] *= inv;
   }
   // 4. Voutput = AttnWts · Vmat (over j in order), skipadd = Voutput + XwithPos, activation = sigmoid(skipadd).
+  for (int b = 0; b < B; ++b) mm_seq(vo + b * T * V, V, attn + b * T * T, T, 1, vm + b * T * V, V, T, V, T);
   for (int r = 0; r < n; ++r) {
-    const int b = r / T;
-    F* vor = vo + r * V;
-    zero(vor, V);
-    for (int j = 0; j < T; ++j) axpy(vor, attn[r * T + j], vm + (b * T + j) * V, V);
+    const F* vor = vo + r * V;
     // scalar::sigmoid, 1 / (1 + expf(-z)): the exponentials of the row at once, then the + and / (the same
     // operations).
     F* pr = p + r * V;
@@ -219,12 +263,7 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
   F total{};
   for (int r = 0; r < n; ++r) total += row_loss[r];
   *d.loss = total / divisor;
-  for (int b = 0; b < B; ++b)
-    for (int j = 0; j < T; ++j) {
-      F* dvr = dvm + (b * T + j) * V;
-      zero(dvr, V);
-      for (int i = 0; i < T; ++i) axpy(dvr, attn[(b * T + i) * T + j], dz + (b * T + i) * V, V);
-    }
+  for (int b = 0; b < B; ++b) mm_seq(dvm + b * T * V, V, attn + b * T * T, 1, T, dz + b * T * V, V, T, V, T);
   for (int r = 0; r < n; ++r) {
     const int b = r / T;
     for (int j = 0; j < T; ++j) dd[r * T + j] = 0.0f + dot4(dz + r * V, vm + (b * T + j) * V, V);
@@ -243,35 +282,20 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
   }
   for (int r = 0; r < n; ++r)
     for (int e = 0; e < E; ++e) dx[r * E + e] = dx[r * E + e] + dot4(dvm + r * V, Wv + e * V, V);
-  zero(dWv, E * V);
-  for (int r = 0; r < n; ++r)
-    for (int e = 0; e < E; ++e) axpy(dWv + e * V, x[r * E + e], dvm + r * V, V);
+  mm_seq(dWv, V, x, 1, E, dvm, V, E, V, n);
   // 8. d Qmat = dd · k (over j in order) and d Kmat = ddᵀ · q (over i in order) per sequence.
-  for (int r = 0; r < n; ++r) {
-    const int b = r / T;
-    F* dqr = dq + r * H;
-    zero(dqr, H);
-    for (int j = 0; j < T; ++j) axpy(dqr, dd[r * T + j], k + (b * T + j) * H, H);
+  for (int b = 0; b < B; ++b) {
+    mm_seq(dq + b * T * H, H, dd + b * T * T, T, 1, k + b * T * H, H, T, H, T);
+    mm_seq(dk + b * T * H, H, dd + b * T * T, 1, T, q + b * T * H, H, T, H, T);
   }
-  for (int b = 0; b < B; ++b)
-    for (int j = 0; j < T; ++j) {
-      F* dkr = dk + (b * T + j) * H;
-      zero(dkr, H);
-      for (int i = 0; i < T; ++i) axpy(dkr, dd[(b * T + i) * T + j], q + (b * T + i) * H, H);
-    }
   // 9. dx += dk · Wkᵀ, then dx += dq · Wqᵀ; d Wk = xᵀ dk, d Wq = xᵀ dq (over r in order).
   for (int r = 0; r < n; ++r)
     for (int e = 0; e < E; ++e) {
       dx[r * E + e] = dx[r * E + e] + dot4(dk + r * H, Wk + e * H, H);
       dx[r * E + e] = dx[r * E + e] + dot4(dq + r * H, Wq + e * H, H);
     }
-  zero(dWk, E * H);
-  zero(dWq, E * H);
-  for (int r = 0; r < n; ++r)
-    for (int e = 0; e < E; ++e) {
-      axpy(dWk + e * H, x[r * E + e], dk + r * H, H);
-      axpy(dWq + e * H, x[r * E + e], dq + r * H, H);
-    }
+  mm_seq(dWk, H, x, 1, E, dk, H, E, H, n);
+  mm_seq(dWq, H, x, 1, E, dq, H, E, H, n);
   // 10. Embedding gradients: each table row sums its occurrences' dx in row order (each lane its own rows).
   zero(dXE, V * E);
   zero(dPE, T * E);
@@ -319,6 +343,58 @@ TOY_CPU_CLONES void model_step_cpu(const ToyStepArgs& a, int m) {
   step_sized<float>(a, d);
 }
 
+// An 8 x 8 transpose in registers (unpack, shuffle, 128-bit permute: 24 shuffles): r[j] lane l becomes r[l] lane j.
+// It moves the eight models' blocks into and out of the lane-major buffer a tile of eight floats at a time (the
+// element-wise loop it replaces compiled to a permute and a blend per float and took a third of the lane step).
+__attribute__((always_inline)) inline void transpose8(Lanes r[8]) {
+  using I = int __attribute__((vector_size(32)));
+  Lanes t[8], u[8];
+#pragma GCC unroll 4
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shuffle(r[i], r[i + 1], I{0, 8, 1, 9, 4, 12, 5, 13});       // unpacklo
+    t[i + 1] = __builtin_shuffle(r[i], r[i + 1], I{2, 10, 3, 11, 6, 14, 7, 15});  // unpackhi
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < 8; i += 4)
+    for (int h = 0; h < 2; ++h) {
+      u[i + 2 * h] = __builtin_shuffle(t[i + h], t[i + h + 2], I{0, 1, 8, 9, 4, 5, 12, 13});
+      u[i + 2 * h + 1] = __builtin_shuffle(t[i + h], t[i + h + 2], I{2, 3, 10, 11, 6, 7, 14, 15});
+    }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    r[i] = __builtin_shuffle(u[i], u[i + 4], I{0, 1, 2, 3, 8, 9, 10, 11});
+    r[i + 4] = __builtin_shuffle(u[i], u[i + 4], I{4, 5, 6, 7, 12, 13, 14, 15});
+  }
+}
+// lane l of dst[j] = src[l][j], j < size: eight models' blocks into the lane-major buffer.
+__attribute__((always_inline)) inline void lanes_in(const float* const src[8], Lanes* dst, int64_t size) {
+  int64_t j = 0;
+  for (; j + 8 <= size; j += 8) {
+    Lanes r[8];
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; ++l) r[l] = *reinterpret_cast<const LanesU*>(src[l] + j);
+    transpose8(r);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) dst[j + i] = r[i];
+  }
+  for (; j < size; ++j)
+    for (int l = 0; l < 8; ++l) lane(dst[j], l) = src[l][j];
+}
+// dst[l][j] = lane l of src[j], j < size: the lane-major results out to eight models' blocks.
+__attribute__((always_inline)) inline void lanes_out(const Lanes* src, float* const dst[8], int64_t size) {
+  int64_t j = 0;
+  for (; j + 8 <= size; j += 8) {
+    Lanes r[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) r[i] = src[j + i];
+    transpose8(r);
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; ++l) *reinterpret_cast<LanesU*>(dst[l] + j) = r[l];
+  }
+  for (; j < size; ++j)
+    for (int l = 0; l < 8; ++l) dst[l][j] = lane(src[j], l);
+}
+
 // The step of models m0 .. m0+7, one per lane; `buf` is this thread's workspace (floats: a std::vector of the
 // vector type would drop its 32-byte alignment, a template argument's attributes being ignored).
 TOY_CPU_CLONES void lanes_step_cpu(const ToyStepArgs& a, int64_t m0, std::vector<float>& buf) {
@@ -349,21 +425,18 @@ TOY_CPU_CLONES void lanes_step_cpu(const ToyStepArgs& a, int64_t m0, std::vector
 
   // The weights in (model m's block of a stacked tensor starts at m * its size), the results out.
   const float* const weights[] = {a.xembed, a.posembed, a.wq, a.wk, a.wv};
-  for (int i = 0; i < 5; ++i)
-    for (int l = 0; l < L; ++l) {
-      const float* src = weights[i] + (m0 + l) * sizes[i];
-      for (int64_t j = 0; j < sizes[i]; ++j) lane(part[i][j], l) = src[j];
-    }
+  for (int i = 0; i < 5; ++i) {
+    const float* src[L];
+    for (int l = 0; l < L; ++l) src[l] = weights[i] + (m0 + l) * sizes[i];
+    lanes_in(src, part[i], sizes[i]);
+  }
   step_sized<Lanes>(a, d);
   float* const out[] = {a.xe, a.pe, a.x, a.q, a.k, a.dot, a.lam, a.attn, a.vm, a.vo, a.z, a.p, a.loss,
                         a.d_xembed, a.d_posembed, a.d_wq, a.d_wk, a.d_wv};
   for (int i = 0; i < 18; ++i) {
-    const Lanes* src = part[5 + i];
-    const int64_t size = sizes[5 + i];
-    for (int l = 0; l < L; ++l) {
-      float* dst = out[i] + (m0 + l) * size;
-      for (int64_t j = 0; j < size; ++j) dst[j] = lane(src[j], l);
-    }
+    float* dst[L];
+    for (int l = 0; l < L; ++l) dst[l] = out[i] + (m0 + l) * sizes[5 + i];
+    lanes_out(part[5 + i], dst, sizes[5 + i]);
   }
 }
 
