@@ -121,6 +121,49 @@ __attribute__((always_inline)) inline void mm_cols(F* c, int ldc, const F* a, in
     default: return;
   }
 }
+// n <= 8 floats at p as a vector (the rest zero), and back (n is known at compile time at the notebook's sizes).
+__attribute__((always_inline)) inline Lanes load_part(const float* p, int n) {
+  Lanes v{};
+  __builtin_memcpy(&v, p, sizeof(float) * static_cast<size_t>(n));
+  return v;
+}
+__attribute__((always_inline)) inline void store_part(float* p, const Lanes& v, int n) {
+  __builtin_memcpy(p, &v, sizeof(float) * static_cast<size_t>(n));
+}
+// One model's mm_seq tile: MR rows x NV vectors of eight consecutive outputs (the last holding `last` of them),
+// summed in registers, each output over p in order.
+template <int MR, int NV>
+__attribute__((always_inline)) inline void mm_tile_f(float* c, int ldc, const float* a, int sa, int sp,
+                                                     const float* b, int ldb, int K, int last) {
+  Lanes acc[MR][NV] = {};
+  for (int p = 0; p < K; ++p) {
+    Lanes bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = load_part(b + p * ldb + 8 * v, v == NV - 1 ? last : 8);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const Lanes av = splat<Lanes>(a[i * sa + p * sp]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) store_part(c + i * ldc + 8 * v, acc[i][v], v == NV - 1 ? last : 8);
+}
+template <int MR, int NV>
+__attribute__((always_inline)) inline void mm_rows_f(float* c, int ldc, const float* a, int sa, int sp, const float* b,
+                                                     int ldb, int M, int K, int last) {
+  int i = 0;
+  for (; i + MR <= M; i += MR) mm_tile_f<MR, NV>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
+  switch (M - i) {
+    case 3: return mm_tile_f<3, NV>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
+    case 2: return mm_tile_f<2, NV>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
+    case 1: return mm_tile_f<1, NV>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
+    default: return;
+  }
+}
 // C = A B for M x N outputs, C[i][j] = c[i*ldc + j], A(i,p) = a[i*sa + p*sp], B[p][j] = b[p*ldb + j]: every output
 // sums its K products from 0 with p in order, one rounding per + and *, which is what zeroing a row and adding
 // A(i,p) B[p] to it for p = 0, 1, ... computes (the single model's loops, vectorized across j). Eight lanes hold
@@ -129,13 +172,13 @@ template <class F>
 __attribute__((always_inline)) inline void mm_seq(F* c, int ldc, const F* a, int sa, int sp, const F* b, int ldb,
                                                   int M, int N, int K) {
   if constexpr (std::is_same_v<F, float>) {
-    for (int i = 0; i < M; ++i) {
-      F* ci = c + i * ldc;
-      zero(ci, N);
-      for (int p = 0; p < K; ++p) {
-        const F av = a[i * sa + p * sp];
-        const F* bp = b + p * ldb;
-        for (int j = 0; j < N; ++j) ci[j] += av * bp[j];
+    constexpr int MR = 4;
+    for (int j = 0; j < N; j += 24) {
+      const int w = N - j < 24 ? N - j : 24, nv = (w + 7) / 8, last = w - 8 * (nv - 1);
+      switch (nv) {
+        case 1: mm_rows_f<MR, 1>(c + j, ldc, a, sa, sp, b + j, ldb, M, K, last); break;
+        case 2: mm_rows_f<MR, 2>(c + j, ldc, a, sa, sp, b + j, ldb, M, K, last); break;
+        default: mm_rows_f<MR, 3>(c + j, ldc, a, sa, sp, b + j, ldb, M, K, last); break;
       }
     }
   } else {
