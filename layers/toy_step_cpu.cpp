@@ -216,6 +216,14 @@ struct StepData {
   F* tmp;  // V values of scratch (the loss row's exponentials); a single model (F = float): null, on the stack
 };
 
+// Whether every lane's token at row r is the same one (always, for one model).
+template <class F>
+__attribute__((always_inline)) inline bool same_token(const StepData<F>& d, int r) {
+  bool same = true;
+  for (int l = 1; l < kLanes<F>; ++l) same = same && d.ids[l][r] == d.ids[0][r];
+  return same;
+}
+
 // The step of one model or one group of lanes; the phases are model_step's (layers/toy_step.h), numbered the same.
 // kB, kT, kV, kH > 0 fix those sizes at compile time (the notebook's: the loops unroll and vectorize); 0 = run time.
 template <class F, int kB, int kT, int kV, int kH>
@@ -231,16 +239,20 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
   const float divisor = static_cast<float>(n), seed = 1.0f / divisor;
   const float scale = a.scale;
 
-  // 1. XEmbed, PosEmbed (each lane gathers its own token's row), XwithPos [n,E].
+  // 1. XEmbed, PosEmbed, XwithPos [n,E]: each lane gathers its own token's row (all lanes at once where they share
+  // the token, as stacked seeds on the same batch do).
   for (int r = 0; r < n; ++r) {
     const int t = r % T;
-    for (int l = 0; l < kLanes<F>; ++l) {
-      const int id = static_cast<int>(d.ids[l][r]);
-      for (int e = 0; e < E; ++e) {
-        lane(xe[r * E + e], l) = lane(XE[id * E + e], l);
-        lane(pe[r * E + e], l) = lane(PE[t * E + e], l);
+    if (same_token(d, r)) {
+      const int id = static_cast<int>(d.ids[0][r]);
+      for (int e = 0; e < E; ++e) xe[r * E + e] = XE[id * E + e];
+    } else {
+      for (int l = 0; l < kLanes<F>; ++l) {
+        const int id = static_cast<int>(d.ids[l][r]);
+        for (int e = 0; e < E; ++e) lane(xe[r * E + e], l) = lane(XE[id * E + e], l);
       }
     }
+    for (int e = 0; e < E; ++e) pe[r * E + e] = PE[t * E + e];
     for (int e = 0; e < E; ++e) x[r * E + e] = xe[r * E + e] + pe[r * E + e];
   }
   // 2. Qmat, Kmat [n,H], Vmat [n,V] = x · W: each output sums over e from 0 in order.
@@ -343,9 +355,14 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
   zero(dXE, V * E);
   zero(dPE, T * E);
   for (int r = 0; r < n; ++r) {
-    for (int l = 0; l < kLanes<F>; ++l) {
-      const int id = static_cast<int>(d.ids[l][r]);
-      for (int e = 0; e < E; ++e) lane(dXE[id * E + e], l) += lane(dx[r * E + e], l);
+    if (same_token(d, r)) {
+      const int id = static_cast<int>(d.ids[0][r]);
+      for (int e = 0; e < E; ++e) dXE[id * E + e] += dx[r * E + e];
+    } else {
+      for (int l = 0; l < kLanes<F>; ++l) {
+        const int id = static_cast<int>(d.ids[l][r]);
+        for (int e = 0; e < E; ++e) lane(dXE[id * E + e], l) += lane(dx[r * E + e], l);
+      }
     }
     for (int e = 0; e < E; ++e) dPE[(r % T) * E + e] += dx[r * E + e];
   }
