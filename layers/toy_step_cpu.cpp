@@ -92,6 +92,7 @@ template <int MR, int NR, class F>
 __attribute__((always_inline)) inline void mm_tile(F* c, int ldc, const F* a, int sa, int sp, const F* b, int ldb,
                                                    int K) {
   F acc[MR][NR] = {};
+#pragma GCC unroll 1
   for (int p = 0; p < K; ++p) {
     F bv[NR];
 #pragma GCC unroll 8
@@ -122,27 +123,72 @@ __attribute__((always_inline)) inline void mm_cols(F* c, int ldc, const F* a, in
   }
 }
 // n <= 8 floats at p as a vector (the rest zero), and back (n is known at compile time at the notebook's sizes).
+// (A switch over fixed sizes: a copy of a run-time size compiled to a memcpy call per load.)
+// Element by element in registers: a copy through memory (memcpy into a zeroed vector, then a 32-byte load) stalls
+// on store forwarding, which made one model's products four times slower.
+template <int N>
+__attribute__((always_inline)) inline Lanes load_n(const float* p) {
+  if constexpr (N == 8) {
+    return *reinterpret_cast<const LanesU*>(p);
+  } else {
+    Lanes v{};
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) v[i] = p[i];
+    return v;
+  }
+}
+template <int N>
+__attribute__((always_inline)) inline void store_n(float* p, const Lanes& v) {
+  if constexpr (N == 8) {
+    *reinterpret_cast<LanesU*>(p) = v;
+  } else {
+#pragma GCC unroll 8
+    for (int i = 0; i < N; ++i) p[i] = v[i];
+  }
+}
 __attribute__((always_inline)) inline Lanes load_part(const float* p, int n) {
-  Lanes v{};
-  __builtin_memcpy(&v, p, sizeof(float) * static_cast<size_t>(n));
-  return v;
+  switch (n) {
+    case 1: return load_n<1>(p);
+    case 2: return load_n<2>(p);
+    case 3: return load_n<3>(p);
+    case 4: return load_n<4>(p);
+    case 5: return load_n<5>(p);
+    case 6: return load_n<6>(p);
+    case 7: return load_n<7>(p);
+    default: return load_n<8>(p);
+  }
 }
 __attribute__((always_inline)) inline void store_part(float* p, const Lanes& v, int n) {
-  __builtin_memcpy(p, &v, sizeof(float) * static_cast<size_t>(n));
+  switch (n) {
+    case 1: return store_n<1>(p, v);
+    case 2: return store_n<2>(p, v);
+    case 3: return store_n<3>(p, v);
+    case 4: return store_n<4>(p, v);
+    case 5: return store_n<5>(p, v);
+    case 6: return store_n<6>(p, v);
+    case 7: return store_n<7>(p, v);
+    default: return store_n<8>(p, v);
+  }
 }
 // One model's mm_seq tile: MR rows x NV vectors of eight consecutive outputs (the last holding `last` of them),
 // summed in registers, each output over p in order.
-template <int MR, int NV>
+template <int MR, int NV, int LAST>
 __attribute__((always_inline)) inline void mm_tile_f(float* c, int ldc, const float* a, int sa, int sp,
                                                      const float* b, int ldb, int K, int last) {
   Lanes acc[MR][NV] = {};
+#pragma GCC unroll 1
   for (int p = 0; p < K; ++p) {
     Lanes bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = load_part(b + p * ldb + 8 * v, v == NV - 1 ? last : 8);
+    for (int v = 0; v < NV; ++v) {
+      const float* bp = b + p * ldb + 8 * v;
+      if (v < NV - 1) bv[v] = load_n<8>(bp);
+      else if constexpr (LAST > 0) bv[v] = load_n<LAST>(bp);
+      else bv[v] = load_part(bp, last);
+    }
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const Lanes av = splat<Lanes>(a[i * sa + p * sp]);
+      const float av = a[i * sa + p * sp];  // broadcast by the vector product
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
     }
@@ -150,35 +196,50 @@ __attribute__((always_inline)) inline void mm_tile_f(float* c, int ldc, const fl
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) store_part(c + i * ldc + 8 * v, acc[i][v], v == NV - 1 ? last : 8);
+    for (int v = 0; v < NV; ++v) {
+      float* cp = c + i * ldc + 8 * v;
+      if (v < NV - 1) store_n<8>(cp, acc[i][v]);
+      else if constexpr (LAST > 0) store_n<LAST>(cp, acc[i][v]);
+      else store_part(cp, acc[i][v], last);
+    }
 }
-template <int MR, int NV>
+template <int MR, int NV, int LAST>
 __attribute__((always_inline)) inline void mm_rows_f(float* c, int ldc, const float* a, int sa, int sp, const float* b,
                                                      int ldb, int M, int K, int last) {
   int i = 0;
-  for (; i + MR <= M; i += MR) mm_tile_f<MR, NV>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
+  for (; i + MR <= M; i += MR) mm_tile_f<MR, NV, LAST>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
   switch (M - i) {
-    case 3: return mm_tile_f<3, NV>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
-    case 2: return mm_tile_f<2, NV>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
-    case 1: return mm_tile_f<1, NV>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
+    case 3: return mm_tile_f<3, NV, LAST>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
+    case 2: return mm_tile_f<2, NV, LAST>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
+    case 1: return mm_tile_f<1, NV, LAST>(c + i * ldc, ldc, a + i * sa, sa, sp, b, ldb, K, last);
     default: return;
   }
+}
+// One model's columns [J0, N) of mm_seq in chunks of up to three vectors, N known at compile time.
+template <int N, int J0>
+__attribute__((always_inline)) inline void mm_chunks_f(float* c, int ldc, const float* a, int sa, int sp,
+                                                       const float* b, int ldb, int M, int K) {
+  constexpr int w = N - J0 < 24 ? N - J0 : 24, nv = (w + 7) / 8, last = w - 8 * (nv - 1);
+  mm_rows_f<4, nv, last>(c + J0, ldc, a, sa, sp, b + J0, ldb, M, K, last);
+  if constexpr (J0 + 24 < N) mm_chunks_f<N, J0 + 24>(c, ldc, a, sa, sp, b, ldb, M, K);
 }
 // C = A B for M x N outputs, C[i][j] = c[i*ldc + j], A(i,p) = a[i*sa + p*sp], B[p][j] = b[p*ldb + j]: every output
 // sums its K products from 0 with p in order, one rounding per + and *, which is what zeroing a row and adding
 // A(i,p) B[p] to it for p = 0, 1, ... computes (the single model's loops, vectorized across j). Eight lanes hold
 // 3 x 4 outputs in registers while p runs (the row-at-a-time loops stored and reloaded every sum).
-template <class F>
+template <int kN, class F>
 __attribute__((always_inline)) inline void mm_seq(F* c, int ldc, const F* a, int sa, int sp, const F* b, int ldb,
                                                   int M, int N, int K) {
-  if constexpr (std::is_same_v<F, float>) {
+  if constexpr (std::is_same_v<F, float> && kN > 0) {
+    mm_chunks_f<kN, 0>(c, ldc, a, sa, sp, b, ldb, M, K);
+  } else if constexpr (std::is_same_v<F, float>) {
     constexpr int MR = 4;
     for (int j = 0; j < N; j += 24) {
       const int w = N - j < 24 ? N - j : 24, nv = (w + 7) / 8, last = w - 8 * (nv - 1);
       switch (nv) {
-        case 1: mm_rows_f<MR, 1>(c + j, ldc, a, sa, sp, b + j, ldb, M, K, last); break;
-        case 2: mm_rows_f<MR, 2>(c + j, ldc, a, sa, sp, b + j, ldb, M, K, last); break;
-        default: mm_rows_f<MR, 3>(c + j, ldc, a, sa, sp, b + j, ldb, M, K, last); break;
+        case 1: mm_rows_f<MR, 1, 0>(c + j, ldc, a, sa, sp, b + j, ldb, M, K, last); break;
+        case 2: mm_rows_f<MR, 2, 0>(c + j, ldc, a, sa, sp, b + j, ldb, M, K, last); break;
+        default: mm_rows_f<MR, 3, 0>(c + j, ldc, a, sa, sp, b + j, ldb, M, K, last); break;
       }
     }
   } else {
@@ -202,6 +263,70 @@ __attribute__((always_inline)) inline F dot4(const F* a, const F* b, int k) {
   }
   for (; p < k; ++p) s0 += a[p] * b[p];
   return (s0 + s1) + (s2 + s3);
+}
+
+// How dot4_rows writes a result r: c = r, c = 0 + r, or c = c + r (the callers' expressions).
+enum class Put { Set, ZeroPlus, Add };
+// One model's dot4_rows tile: MR rows against up to eight columns held transposed in bt [K][8], the four partial
+// sums of every output in registers.
+template <int MR, int NJ>
+__attribute__((always_inline)) inline void dot4_tile_f(float* c, int ldc, const float* a, int lda, const Lanes* bt,
+                                                       int K, int nj, Put put) {
+  Lanes s[MR][4] = {};
+  int p = 0;
+#pragma GCC unroll 1
+  for (; p + 4 <= K; p += 4)
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u)
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i) s[i][u] += a[i * lda + p + u] * bt[p + u];
+#pragma GCC unroll 1
+  for (; p < K; ++p)
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) s[i][0] += a[i * lda + p] * bt[p];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    Lanes r = (s[i][0] + s[i][1]) + (s[i][2] + s[i][3]);
+    if (put == Put::ZeroPlus) r = 0.0f + r;
+    if constexpr (NJ > 0) {
+      if (put == Put::Add) r = load_n<NJ>(c + i * ldc) + r;
+      store_n<NJ>(c + i * ldc, r);
+    } else {
+      if (put == Put::Add) r = load_part(c + i * ldc, nj) + r;
+      store_part(c + i * ldc, r, nj);
+    }
+  }
+}
+// C[i][j] (put) dot4(A_i, B_j) for i < M, j < N: A_i = a + i lda and B_j = b + j ldb hold K values each. One model
+// vectorizes across j (eight columns of B transposed to a buffer at a time); eight lanes run the outputs one by one.
+template <int kN, class F>
+__attribute__((always_inline)) inline void dot4_rows(F* c, int ldc, const F* a, int lda, const F* b, int ldb, int M,
+                                                     int N, int K, Put put) {
+  constexpr int kMaxK = 256;
+  if constexpr (std::is_same_v<F, float>) {
+    if (K <= kMaxK) {
+      Lanes bt[kMaxK];
+      for (int j0 = 0; j0 < N; j0 += 8) {
+        const int nj = N - j0 < 8 ? N - j0 : 8;
+        for (int p = 0; p < K; ++p) {
+          bt[p] = Lanes{};
+          for (int j = 0; j < nj; ++j) bt[p][j] = b[(j0 + j) * ldb + p];
+        }
+        constexpr int MR = 3, NJ = kN > 0 && kN <= 8 ? kN : 0;  // the columns, when known (one block of eight)
+        int i = 0;
+        for (; i + MR <= M; i += MR) dot4_tile_f<MR, NJ>(c + i * ldc + j0, ldc, a + i * lda, lda, bt, K, nj, put);
+        if (M - i == 2) dot4_tile_f<2, NJ>(c + i * ldc + j0, ldc, a + i * lda, lda, bt, K, nj, put);
+        if (M - i == 1) dot4_tile_f<1, NJ>(c + i * ldc + j0, ldc, a + i * lda, lda, bt, K, nj, put);
+      }
+      return;
+    }
+  }
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) {
+      const F r = dot4(a + i * lda, b + j * ldb, K);
+      F& out = c[i * ldc + j];
+      out = put == Put::Set ? r : put == Put::ZeroPlus ? 0.0f + r : out + r;
+    }
 }
 
 // Where one step reads and writes: a model's own tensors (F = float), or a lane-major buffer for eight models.
@@ -256,17 +381,17 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
     for (int e = 0; e < E; ++e) x[r * E + e] = xe[r * E + e] + pe[r * E + e];
   }
   // 2. Qmat, Kmat [n,H], Vmat [n,V] = x · W: each output sums over e from 0 in order.
-  mm_seq(q, H, x, E, 1, Wq, H, n, H, E);
-  mm_seq(k, H, x, E, 1, Wk, H, n, H, E);
-  mm_seq(vm, V, x, E, 1, Wv, V, n, V, E);
+  mm_seq<kH>(q, H, x, E, 1, Wq, H, n, H, E);
+  mm_seq<kH>(k, H, x, E, 1, Wk, H, n, H, E);
+  mm_seq<kV>(vm, V, x, E, 1, Wv, V, n, V, E);
   // 3. dot, lambda, AttnWts (causal softmax with Keras' mask adder), a row at a time (toystep::attention_row).
+  for (int b = 0; b < B; ++b) dot4_rows<kT>(dot + b * T * T, T, q + b * T * H, H, k + b * T * H, H, T, T, H, Put::Set);
   for (int r = 0; r < n; ++r) {
-    const int b = r / T, i = r % T;
+    const int i = r % T;
     F* ar = attn + r * T;
     F mx = splat<F>(-INFINITY);
     for (int j = 0; j < T; ++j) {
-      const F dv = dot4(q + r * H, k + (b * T + j) * H, H);
-      dot[r * T + j] = dv;
+      const F dv = dot[r * T + j];
       lam[r * T + j] = dv * scale;
       const F v = lam[r * T + j] + scalar::mask_adder(j <= i ? 1.0f : 0.0f);
       ar[j] = v;
@@ -280,7 +405,7 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
     for (int j = 0; j < T; ++j) ar[j] *= inv;
   }
   // 4. Voutput = AttnWts · Vmat (over j in order), skipadd = Voutput + XwithPos, activation = sigmoid(skipadd).
-  for (int b = 0; b < B; ++b) mm_seq(vo + b * T * V, V, attn + b * T * T, T, 1, vm + b * T * V, V, T, V, T);
+  for (int b = 0; b < B; ++b) mm_seq<kV>(vo + b * T * V, V, attn + b * T * T, T, 1, vm + b * T * V, V, T, V, T);
   for (int r = 0; r < n; ++r) {
     const F* vor = vo + r * V;
     // scalar::sigmoid, 1 / (1 + expf(-z)): the exponentials of the row at once, then the + and / (the same
@@ -318,11 +443,9 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
   F total{};
   for (int r = 0; r < n; ++r) total += row_loss[r];
   *d.loss = total / divisor;
-  for (int b = 0; b < B; ++b) mm_seq(dvm + b * T * V, V, attn + b * T * T, 1, T, dz + b * T * V, V, T, V, T);
-  for (int r = 0; r < n; ++r) {
-    const int b = r / T;
-    for (int j = 0; j < T; ++j) dd[r * T + j] = 0.0f + dot4(dz + r * V, vm + (b * T + j) * V, V);
-  }
+  for (int b = 0; b < B; ++b) mm_seq<kV>(dvm + b * T * V, V, attn + b * T * T, 1, T, dz + b * T * V, V, T, V, T);
+  for (int b = 0; b < B; ++b)
+    dot4_rows<kT>(dd + b * T * T, T, dz + b * T * V, V, vm + b * T * V, V, T, T, V, Put::ZeroPlus);
   // 7. Softmax backward then the scale, in place on dd (toystep::attention_row_backward); dx += dvm · Wvᵀ;
   // d Wv = xᵀ dvm (over r in order).
   for (int r = 0; r < n; ++r) {
@@ -335,22 +458,18 @@ __attribute__((always_inline)) inline void step_body(const ToyStepArgs& a, const
       dr[j] = 0.0f + ds * scale;
     }
   }
-  for (int r = 0; r < n; ++r)
-    for (int e = 0; e < E; ++e) dx[r * E + e] = dx[r * E + e] + dot4(dvm + r * V, Wv + e * V, V);
-  mm_seq(dWv, V, x, 1, E, dvm, V, E, V, n);
+  dot4_rows<kV>(dx, E, dvm, V, Wv, V, n, E, V, Put::Add);
+  mm_seq<kV>(dWv, V, x, 1, E, dvm, V, E, V, n);
   // 8. d Qmat = dd · k (over j in order) and d Kmat = ddᵀ · q (over i in order) per sequence.
   for (int b = 0; b < B; ++b) {
-    mm_seq(dq + b * T * H, H, dd + b * T * T, T, 1, k + b * T * H, H, T, H, T);
-    mm_seq(dk + b * T * H, H, dd + b * T * T, 1, T, q + b * T * H, H, T, H, T);
+    mm_seq<kH>(dq + b * T * H, H, dd + b * T * T, T, 1, k + b * T * H, H, T, H, T);
+    mm_seq<kH>(dk + b * T * H, H, dd + b * T * T, 1, T, q + b * T * H, H, T, H, T);
   }
   // 9. dx += dk · Wkᵀ, then dx += dq · Wqᵀ; d Wk = xᵀ dk, d Wq = xᵀ dq (over r in order).
-  for (int r = 0; r < n; ++r)
-    for (int e = 0; e < E; ++e) {
-      dx[r * E + e] = dx[r * E + e] + dot4(dk + r * H, Wk + e * H, H);
-      dx[r * E + e] = dx[r * E + e] + dot4(dq + r * H, Wq + e * H, H);
-    }
-  mm_seq(dWk, H, x, 1, E, dk, H, E, H, n);
-  mm_seq(dWq, H, x, 1, E, dq, H, E, H, n);
+  dot4_rows<kV>(dx, E, dk, H, Wk, H, n, E, H, Put::Add);
+  dot4_rows<kV>(dx, E, dq, H, Wq, H, n, E, H, Put::Add);
+  mm_seq<kH>(dWk, H, x, 1, E, dk, H, E, H, n);
+  mm_seq<kH>(dWq, H, x, 1, E, dq, H, E, H, n);
   // 10. Embedding gradients: each table row sums its occurrences' dx in row order (each lane its own rows).
   zero(dXE, V * E);
   zero(dPE, T * E);
