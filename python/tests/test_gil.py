@@ -22,12 +22,12 @@ def test_a_thread_keeps_running_while_a_sweep_trains():
     t = threading.Thread(target=count)
     t.start()
     t0 = time.perf_counter()
-    sw = toyformer.sweep(H=[10, 20], seeds=10, epochs=3000, jobs=1)
+    sw = toyformer.sweep(H=[10, 20], seeds=20, epochs=12000, jobs=1)  # long enough to tick (~0.4 s in 2026-12)
     t1 = time.perf_counter()
     stop.set()
     t.join()
     during = [x for x in ticks if t0 < x < t1]
-    assert len(sw.runs) == 20
+    assert len(sw.runs) == 40
     assert t1 - t0 > 0.1
     # Holding the GIL for the whole sweep would allow no tick at all; released, the thread ticks every ~5 ms.
     assert len(during) >= max(3, 0.25 * (t1 - t0) / 0.005), (len(during), t1 - t0)
