@@ -46,8 +46,9 @@ void run_toy_step(Device device, const ToyStepArgs& a);
 // The CUDA launcher (layers/toy_step.cu, in the CUDA module): one block per model on the CUDA backend's stream.
 void run_toy_step_cuda(const ToyStepArgs& a);
 // The CPU step (layers/toy_step_cpu.cpp): model_step's arithmetic with its loops turned to vectorize across
-// outputs, instruction set chosen at run time; bit-identical to run_toy_step_reference.
-void run_toy_step_cpu(const ToyStepArgs& a);
+// outputs, bit-identical to run_toy_step_reference. It runs the copy for the CPU's best instruction set (AVX2 where
+// the CPU has it), or with baseline = true the x86-64 baseline's (SSE2) copy, which the tests check on any CPU.
+void run_toy_step_cpu(const ToyStepArgs& a, bool baseline = false);
 // model_step below run on one thread, phase after phase: the reference for the CPU step's tests.
 void run_toy_step_reference(const ToyStepArgs& a);
 

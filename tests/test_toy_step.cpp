@@ -267,20 +267,24 @@ TEST_CASE("toy_step: the CPU step (vectorized, ISA chosen at run time) gives the
     }
     ref.set_batch_models(c, rows);
     fast.set_batch_models(c, rows);
-    // Every output of the fast step starts as NaN: an element it skips fails the comparison.
-    const ToyStepArgs& a = fast.step_args();
-    for (const auto& name : toy_layer_names())
-      if (name != "Xseqids" && name != "PosInput") {
-        Tensor& t = fast.model().output(name).value();
-        std::fill(t.data(), t.data() + t.numel(), nan);
-      }
-    for (const auto& name : toy_weight_names()) {
-      Tensor& g = fast.weight(name).grad();
-      std::fill(g.data(), g.data() + g.numel(), nan);
-    }
-    std::fill(a.scratch, a.scratch + a.models * toystep::scratch_per_model(a.B, a.T, a.V, a.H), nan);
     run_toy_step_reference(ref.step_args());
-    run_toy_step_cpu(a);
-    check_same_bits(ref, fast);
+    // Both copies of the step: the CPU's best instruction set's and the x86-64 baseline's.
+    for (bool baseline : {false, true}) {
+      CAPTURE(baseline);
+      // Every output of the fast step starts as NaN: an element it skips fails the comparison.
+      const ToyStepArgs& a = fast.step_args();
+      for (const auto& name : toy_layer_names())
+        if (name != "Xseqids" && name != "PosInput") {
+          Tensor& t = fast.model().output(name).value();
+          std::fill(t.data(), t.data() + t.numel(), nan);
+        }
+      for (const auto& name : toy_weight_names()) {
+        Tensor& g = fast.weight(name).grad();
+        std::fill(g.data(), g.data() + g.numel(), nan);
+      }
+      std::fill(a.scratch, a.scratch + a.models * toystep::scratch_per_model(a.B, a.T, a.V, a.H), nan);
+      run_toy_step_cpu(a, baseline);
+      check_same_bits(ref, fast);
+    }
   }
 }
