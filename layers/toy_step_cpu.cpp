@@ -12,7 +12,6 @@
 // 40 on the dev machine's Zen 4.
 #include <cmath>
 #include <cstdint>
-#include <iterator>
 #include <type_traits>
 #include <vector>
 
@@ -26,7 +25,6 @@ using toystep::scratch_per_model;
 
 // Eight floats, one per model of a group of stacked models.
 using Lanes = float __attribute__((vector_size(32)));
-using LanesU = float __attribute__((vector_size(32), aligned(4), may_alias));  // the same, at any float's address
 template <class F>
 constexpr int kLanes = sizeof(F) / sizeof(float);
 
