@@ -63,3 +63,19 @@ TEST_CASE("cpu/expf8: libm's expf bit for bit, on every 61st float and the speci
   CAPTURE(n);
   CHECK(bad == 0);
 }
+
+TEST_CASE("cpu/expf8: expf_n gives libm's bits at every length, tail included, in place") {
+  // Lengths 0..25: whole groups of eight, and tails of every size (the tails go through libm).
+  for (int n = 0; n <= 25; ++n) {
+    CAPTURE(n);
+    float x[25] = {}, v[25];
+    for (int i = 0; i < n; ++i) x[i] = i % 5 == 4 ? -1e9f : 0.37f * static_cast<float>(i) - 4.1f;  // masked entries too
+    std::memcpy(v, x, sizeof v);
+    toy::cpu::expf_n(v, n);
+    for (int i = 0; i < n; ++i) {
+      const float want = libm_exp(x[i]);
+      CHECK(std::memcmp(&v[i], &want, sizeof(float)) == 0);
+    }
+    if (n < 25) CHECK(std::memcmp(&v[n], &x[n], sizeof(float)) == 0);  // nothing past n written
+  }
+}

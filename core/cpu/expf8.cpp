@@ -119,6 +119,13 @@ Expf8 chosen() {
 
 void expf8(float* v) { chosen()(v); }
 
+void expf_n(float* v, int64_t n) {
+  const auto f = chosen();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) f(v + i);
+  for (; i < n; ++i) v[i] = expf_scalar(v[i]);
+}
+
 bool expf8_vectorized() { return chosen() != &expf8_libm; }
 
 }  // namespace toy::cpu

@@ -3,6 +3,8 @@
 // calls, and still get the bits each model gets alone.
 #pragma once
 
+#include <cstdint>
+
 namespace toy::cpu {
 
 // v[0..8) = expf(v[0..8)) in place. On an x86-64 CPU with AVX2 and FMA: glibc's expf algorithm (x N / ln 2 split into
@@ -12,6 +14,9 @@ namespace toy::cpu {
 // only when it reproduced libm's expf on a set of probes at first use (expf8_vectorized() says which ran);
 // tests/test_expf8.cpp compares it with libm on every 61st float and all the special ranges.
 void expf8(float* v);
+// v[0..n) = expf(v[0..n)) in place, the same bits: eight at a time as expf8, the rest (< 8) through libm (below -104:
+// +0 without the call).
+void expf_n(float* v, int64_t n);
 bool expf8_vectorized();
 
 }  // namespace toy::cpu
