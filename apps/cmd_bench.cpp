@@ -36,6 +36,7 @@ struct BenchCli {
   bool no_cuda_graph = false;
   int64_t B = 32, T = 256, E = 512, H = 512, heads = 0;
   int64_t models = 1;
+  bool step_activations = false;  // a stack writes every activation each step (sweep does not)
   ToyArch arch;  // the toy model's variant (--heads is shared with --large: 0 = one head)
 };
 
@@ -131,16 +132,23 @@ int run_bench(const BenchCli& c) {
   const bool graphs = dev == Device::CUDA && !c.no_cuda_graph;
   std::vector<uint64_t> seeds;
   for (int64_t i = 1; i <= c.models; ++i) seeds.push_back(static_cast<uint64_t>(i));
+  // A stack steps as sweep steps it: the activations are not written mid-run (ToyStepArgs::activations).
+  const bool activations = c.models == 1 || c.step_activations;
   if (!c.json)
     fmt::print("toy model training step (forward + backward + SGD), B=2 T=5 V=E=7, model {}{}, device {}, {}{}\n",
-               arch.describe(), c.models > 1 ? fmt::format(", {} models trained together", c.models) : "", c.device,
-               path, graphs ? ", replayed as a CUDA graph" : "");
+               arch.describe(),
+               c.models > 1 ? fmt::format(", {} models trained together{}", c.models,
+                                          activations ? ", every activation written each step"
+                                                      : " as sweep trains them (activations not written mid-run)")
+                            : "",
+               c.device, path, graphs ? ", replayed as a CUDA graph" : "");
   for (int64_t H : hs) {
     ToyConfig cfg;
     cfg.H = H;
     cfg.device = dev;
     cfg.arch = arch;
     ToyModel m(corpus, cfg, corpus.size(), seeds);
+    m.set_step_activations(activations);
     TrainOptions o;
     auto opt = make_toy_optimizer(m, o);
     TrainStep step(m, *opt, fused, !c.no_cuda_graph);
@@ -188,7 +196,8 @@ int run_bench(const BenchCli& c) {
       dev == Device::CUDA ? static_cast<double>(cuda::memory_stats().peak_bytes_in_use) / (1024.0 * 1024.0) : 0.0;
   if (c.json) {
     nlohmann::json j{{"device", c.device}, {"path", path}, {"cuda_graph", graphs}, {"model", arch.describe()},
-                     {"models", c.models}, {"results", results}, {"peak_rss_mb", peak_mb}};
+                     {"models", c.models}, {"step_activations", activations}, {"results", results},
+                     {"peak_rss_mb", peak_mb}};
     if (dev == Device::CUDA) j["gpu_peak_mb"] = gpu_peak_mb;
     fmt::print("{}\n", j.dump());
   } else if (dev == Device::CUDA) {
@@ -227,6 +236,8 @@ Runner add_bench(CLI::App& app) {
                                        "time per model-step too")
       ->check(int_in(1, 100000))
       ->capture_default_str();
+  s->add_flag("--step-activations", c->step_activations, "--models: write every named activation at every step "
+                                                         "(as train does; sweep, and bench's default, do not)");
   return [c] { return run_bench(*c); };
 }
 

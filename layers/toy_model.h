@@ -142,6 +142,10 @@ class ToyModel {
   // loss and the weights' gradients, computed as the graph computes them (bit-identical on the CPU at the notebook's
   // sizes); it leaves the graph's intermediate gradients (grad/<layer>) alone.
   void forward_backward(bool fused);
+  // Whether the fused step writes the named activations (ToyStepArgs::activations; default true). false leaves
+  // them stale after a fused step; the graph step and forward() always write them.
+  void set_step_activations(bool on) { step_args_.activations = on; }
+  bool step_activations() const { return step_args_.activations; }
   // The fused step's arguments (pointers into this model's tensors), e.g. to run its phases another way in tests.
   const ToyStepArgs& step_args() const { return step_args_; }
 

@@ -151,6 +151,13 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
     epoch_losses_host.resize(static_cast<size_t>(steps_per_epoch * M));
   }
   TrainStep step(m, *opt, step_is_fused(opts.step_path(), m.config().device, m.config().arch), opts.cuda_graph);
+  // The step's activations as the options ask, for this loop only (also when it throws).
+  struct StepActivations {
+    ToyModel& m;
+    bool was;
+    ~StepActivations() { m.set_step_activations(was); }
+  } const restore{m, m.step_activations()};
+  m.set_step_activations(opts.step_activations);
 
   const auto t0 = std::chrono::steady_clock::now();
   for (int64_t e = start_epoch; e < opts.epochs && active > 0; ++e) {

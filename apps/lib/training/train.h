@@ -55,6 +55,11 @@ struct TrainOptions : TrainSettings {
   // step and replay it; false runs every kernel eagerly (same numbers, more launch overhead).
   bool cuda_graph = true;
   LossRead loss_read = LossRead::Auto;
+  // false: the fused step need not write the named activations during training (ToyStepArgs::activations: a CPU
+  // stack skips moving them out of its lanes); for loops that read none mid-run (sweep: no snapshots, no
+  // inspection until the end). Either way train_models ends with a forward pass that leaves them at the final
+  // weights, and the losses, weights and histories are the same bits.
+  bool step_activations = true;
   // Tests: force the lr of every epoch (replaces the plateau rule).
   std::vector<float> lr_schedule;
   std::function<void(const EpochInfo&)> on_epoch;  // called after every epoch (progress, logging)
