@@ -25,6 +25,7 @@ using toystep::scratch_per_model;
 
 // Eight floats, one per model of a group of stacked models.
 using Lanes = float __attribute__((vector_size(32)));
+using LanesI = int __attribute__((vector_size(32)));  // a lane-wise compare's mask
 template <class F>
 constexpr int kLanes = sizeof(F) / sizeof(float);
 
