@@ -52,7 +52,9 @@ void run_torch_case(const std::string& name) {
   const std::vector<std::pair<const char*, Var>> params = {{"W_Q", p.w_q}, {"b_Q", p.b_q}, {"W_K", p.w_k},
                                                            {"b_K", p.b_k}, {"W_V", p.w_v}, {"b_V", p.b_v},
                                                            {"W_O", p.w_o}, {"b_O", p.b_o}};
-  for (const auto& [key, var] : params) {
+  for (const auto& param : params) {
+    const char* key = param.first;  // not a structured binding: clang 14 cannot capture one in REQUIRE's lambda
+    const Var& var = param.second;
     REQUIRE(var.defined() == w.contains(key));
     if (var.defined()) {
       Tensor t = tensor_from_json(w.at(key));

@@ -56,7 +56,9 @@ std::map<std::string, std::vector<float>> arrays(const fs::path& p) {
 void check_identical(const fs::path& a, const fs::path& b) {
   auto x = arrays(a), y = arrays(b);
   REQUIRE(x.size() == y.size());
-  for (const auto& [k, v] : x) {
+  for (const auto& kv : x) {
+    const std::string& k = kv.first;  // not a structured binding: clang 14 cannot capture one in INFO's lambda
+    const std::vector<float>& v = kv.second;
     INFO("array ", k);
     REQUIRE(y.count(k));
     REQUIRE(v.size() == y[k].size());

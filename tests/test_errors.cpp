@@ -97,7 +97,9 @@ TEST_CASE("errors/cross_entropy: targets that do not match the predictions") {
   using Fn = Var (*)(const Var&, const Var&, int64_t);
   const std::pair<const char*, Fn> ops[] = {{"sparse_ce_logits", sparse_ce_logits},
                                             {"sparse_ce_probs", sparse_ce_probs}};
-  for (const auto& [name, op] : ops) {
+  for (const auto& name_op : ops) {
+    const char* name = name_op.first;  // not a structured binding: clang 14 cannot capture one in CAPTURE's lambda
+    const Fn op = name_op.second;
     CAPTURE(name);
     const std::string n = name;
     Var pred = param({2, 5, 11}, 0.1f);

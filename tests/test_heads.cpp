@@ -103,7 +103,9 @@ TEST_CASE("heads/record: a variant's run directory reads back with every attenti
   REQUIRE(heads.size() == 2);
   float strongest = 0;
   REQUIRE(rec.attn_heads.size() == 2);
-  for (const auto& [layer, values] : rec.attn_heads) {
+  for (const auto& layer_values : rec.attn_heads) {
+    const std::string& layer = layer_values.first;  // not a structured binding: clang 14 cannot capture one
+    const std::vector<float>& values = layer_values.second;
     CAPTURE(layer);
     REQUIRE(values.size() == 2);
     CHECK(heads[layer].get<std::vector<float>>() == values);

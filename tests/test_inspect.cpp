@@ -230,9 +230,12 @@ TEST_CASE("inspect/position: one position's row at every snapshot epoch, one tab
   CHECK(r.out.find("<ST>    the    man   chkn  ordrd  woman   beef") != std::string::npos);  // the words as columns
   // Row "epoch 100" = snapshot 2: sequence 0 reads 2.03x, sequence 1 reads 2.13x (x = the word).
   const std::string seq0 = r.out.substr(s0, s1 - s0), seq1 = r.out.substr(s1);
-  for (const auto& [text, want] : {std::pair{seq0, "\nepoch 100  2.030  2.031"}, {seq0, "\nepoch 1    0.030"},
-                                   {seq1, "\nepoch 50   1.130"}, {seq1, "2.136\n"}})
+  for (const auto& text_want : {std::pair{seq0, "\nepoch 100  2.030  2.031"}, {seq0, "\nepoch 1    0.030"},
+                                 {seq1, "\nepoch 50   1.130"}, {seq1, "2.136\n"}}) {
+    const std::string& text = text_want.first;  // not a structured binding: clang 14 cannot capture one
+    const char* want = text_want.second;
     CHECK_MESSAGE(text.find(want) != std::string::npos, std::string(want), " in\n", text);
+  }
   Run one = run("inspect " + f + " --layer activation --position 0 --seq 1");
   REQUIRE(one.code == 0);
   CHECK(one.out.find("sequence 1, position 0 (<ST>)") != std::string::npos);

@@ -271,7 +271,8 @@ TEST_CASE("parity/add: kernels") { TOY_REQUIRE_GPU();
   for (int64_t nb : kSizes)
     for (int64_t lead : {int64_t{1}, int64_t{3}}) shapes.push_back({1, lead, nb});
   for (const auto& grs : {std::array<int64_t, 3>{3, 33, 5}, {2, 1025, 3}, {5, 1, 7}, {4, 7, 1}}) shapes.push_back(grs);
-  for (const auto& [g, r, inner] : shapes) {
+  for (const auto& grs : shapes) {
+    const int64_t g = grs[0], r = grs[1], inner = grs[2];  // not a structured binding: clang 14 cannot capture one
     INFO("G=", g, " R=", r, " S=", inner);
     const int64_t na = g * r * inner, nb = g * inner;
     Buf a = buf_random(rng, na), b = buf_random(rng, nb), y = buf_full(na, 0.0f);

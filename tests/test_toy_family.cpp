@@ -52,7 +52,9 @@ std::vector<std::pair<ToyArch, int64_t>> family() {
 TEST_CASE("family/names: the model's layers and weights are toy_*_names(arch), in creation order") {
   CHECK(toy_layer_names(ToyArch{}) == toy_layer_names());
   CHECK(toy_weight_names(ToyArch{}) == toy_weight_names());
-  for (const auto& [a, H] : family()) {
+  for (const auto& aH : family()) {
+    const ToyArch& a = aH.first;  // not a structured binding: clang 14 cannot capture one in CAPTURE's lambda
+    const int64_t H = aH.second;
     CAPTURE(a.describe());
     ToyModel m = variant(a, H);
     std::vector<std::string> layers, weights;
@@ -106,7 +108,9 @@ TEST_CASE("family/params: parameter counts by hand (E = V = 7, T = 5)") {
 // kink or LayerNorm of near-constant rows within the step: the element is skipped, and at most 5% may be), then the
 // analytic gradient must match it within |a - n| <= 2e-3 + 2e-2 |n| (gradcheck's float32 tolerance).
 TEST_CASE("family/gradients: every variant's weight gradients match finite differences") {
-  for (const auto& [a, H] : family()) {
+  for (const auto& aH : family()) {
+    const ToyArch& a = aH.first;  // not a structured binding: clang 14 cannot capture one in CAPTURE's lambda
+    const int64_t H = aH.second;
     CAPTURE(a.describe());
     ToyModel m = variant(a, H, 3);
     m.forward_backward(false);
@@ -267,7 +271,9 @@ TEST_CASE("family/twin: every variant matches the PyTorch reference (one step an
 // with per-group parameters sum each model's rows as alone.
 TEST_CASE("family/stacks: a stacked variant's models train bit for bit as alone") {
   const std::vector<uint64_t> seeds{3, 7, 11};
-  for (const auto& [a, H] : family()) {
+  for (const auto& aH : family()) {
+    const ToyArch& a = aH.first;  // not a structured binding: clang 14 cannot capture one in CAPTURE's lambda
+    const int64_t H = aH.second;
     CAPTURE(a.describe());
     ToyConfig cfg;
     cfg.H = H;

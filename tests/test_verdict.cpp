@@ -141,11 +141,15 @@ TEST_CASE("verdict/share: the fixtures' final activations agree with the indepen
   const nlohmann::json ref = load_fixture("verdict_reference.json")["fixtures"];
   const ToyCorpus c = notebook_corpus();
   REQUIRE(ref.size() >= 5);
-  for (const auto& [name, per_loss] : ref.items()) {
+  for (const auto& item : ref.items()) {
+    const std::string name = item.key();  // not a structured binding: clang 14 cannot capture one
+    const nlohmann::json& per_loss = item.value();
     CAPTURE(name);
     const nlohmann::json fx = load_fixture(name)["final_activations"];
     const Tensor z = tensor_from_json(fx["skipadd"]), a = tensor_from_json(fx["activation"]);
-    for (const auto& [loss, want] : per_loss.items()) {
+    for (const auto& loss_want : per_loss.items()) {
+      const std::string loss = loss_want.key();
+      const nlohmann::json& want = loss_want.value();
       CAPTURE(loss);
       std::vector<PositionShare> got = decision_shares(c, parse_loss(loss), z, a);
       REQUIRE(got.size() == want.size());
