@@ -79,3 +79,25 @@ TEST_CASE("cpu/expf8: expf_n gives libm's bits at every length, tail included, i
     if (n < 25) CHECK(std::memcmp(&v[n], &x[n], sizeof(float)) == 0);  // nothing past n written
   }
 }
+
+TEST_CASE("cpu/expf8: eight lanes that all underflow (a causal mask's entries in stacked models) give +0") {
+  // All eight below -104: the vector path writes zeros without the polynomial; one lane above keeps every lane on
+  // the ordinary path; a NaN among them is no underflow.
+  const float all_below[8] = {-1e9f, -104.5f, -200.0f, -INFINITY, -1e30f, -1e9f, -3e38f, -104.01f};
+  CHECK(mismatches(all_below) == 0);
+  const float one_above[8] = {-1e9f, -1e9f, -1e9f, -103.9f, -1e9f, -1e9f, -1e9f, -1e9f};
+  CHECK(mismatches(one_above) == 0);
+  const float with_nan[8] = {-1e9f, -1e9f, NAN, -1e9f, -1e9f, -1e9f, -1e9f, -1e9f};
+  float v[8];
+  std::memcpy(v, with_nan, sizeof v);
+  toy::cpu::expf8(v);
+  CHECK(std::isnan(v[2]));
+  for (int l : {0, 1, 3, 4, 5, 6, 7}) CHECK(v[l] == 0.0f);
+  // Several groups in one call: each group decides for itself.
+  float many[24];
+  for (int i = 0; i < 24; ++i) many[i] = i < 8 || i >= 16 ? -1e9f : 0.25f * static_cast<float>(i - 12);
+  float want[24];
+  for (int i = 0; i < 24; ++i) want[i] = libm_exp(many[i]);
+  toy::cpu::expf_n(many, 24);
+  CHECK(std::memcmp(many, want, sizeof many) == 0);
+}

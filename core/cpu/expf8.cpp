@@ -18,8 +18,8 @@ namespace {
 // Below -104 expf is +0 (e^-104 is under half the least subnormal).
 inline float expf_scalar(float x) { return x < -104.0f ? 0.0f : expf(x); }
 
-void expf8_libm(float* v) {
-  for (int l = 0; l < 8; ++l) v[l] = expf_scalar(v[l]);
+void expf8_libm(float* v, int64_t count) {
+  for (int64_t i = 0; i < 8 * count; ++i) v[i] = expf_scalar(v[i]);
 }
 
 #ifdef TOY_EXPF8_X86
@@ -55,19 +55,28 @@ __attribute__((target("avx2,fma"))) __m128 exp4(__m128 xf) {
   return _mm256_cvtpd_ps(_mm256_mul_pd(y, s));
 }
 
-__attribute__((target("avx2,fma"))) void expf8_fma(float* v) {
-  const __m256 x = _mm256_loadu_ps(v);
-  // Lanes outside the polynomial's range: |x| >= 88 (top 12 bits of |x| above 0x42a), infinities and NaN.
-  const __m256i top = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(x), 20), _mm256_set1_epi32(0x7ff));
-  const int special = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(top, _mm256_set1_epi32(0x42a))));
-  const __m128 lo = exp4(_mm256_castps256_ps128(x)), hi = exp4(_mm256_extractf128_ps(x, 1));
-  float in[8];
-  if (special) _mm256_storeu_ps(in, x);
-  _mm_storeu_ps(v, lo);
-  _mm_storeu_ps(v + 4, hi);
-  if (special)
-    for (int l = 0; l < 8; ++l)
-      if (special & (1 << l)) v[l] = expf_scalar(in[l]);
+// count groups of eight at v, one after another in one call (a call per group through the chosen pointer cost a
+// fifth of the time).
+__attribute__((target("avx2,fma"))) void expf8_fma(float* v, int64_t count) {
+  const __m256 below = _mm256_set1_ps(-104.0f);
+  for (int64_t g = 0; g < count; ++g, v += 8) {
+    const __m256 x = _mm256_loadu_ps(v);
+    // Lanes outside the polynomial's range: |x| >= 88 (top 12 bits of |x| above 0x42a), infinities and NaN.
+    const __m256i top = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(x), 20), _mm256_set1_epi32(0x7ff));
+    const int special = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(top, _mm256_set1_epi32(0x42a))));
+    if (special == 0xff && _mm256_movemask_ps(_mm256_cmp_ps(x, below, _CMP_LT_OQ)) == 0xff) {
+      _mm256_storeu_ps(v, _mm256_setzero_ps());  // all eight underflow (a causal mask's entries in stacked models)
+      continue;
+    }
+    const __m128 lo = exp4(_mm256_castps256_ps128(x)), hi = exp4(_mm256_extractf128_ps(x, 1));
+    float in[8];
+    if (special) _mm256_storeu_ps(in, x);
+    _mm_storeu_ps(v, lo);
+    _mm_storeu_ps(v + 4, hi);
+    if (special)
+      for (int l = 0; l < 8; ++l)
+        if (special & (1 << l)) v[l] = expf_scalar(in[l]);
+  }
 }
 
 // Whether expf8_fma gives libm's bits on probes across the range (~1 ms): every 9973rd float pattern from 0 to 92,
@@ -81,7 +90,7 @@ bool fma_matches_libm() {
       batch[l] = 0.0f;
       want[l] = expf_scalar(0.0f);
     }
-    expf8_fma(batch);
+    expf8_fma(batch, 1);
     for (int l = 0; l < 8; ++l) ok = ok && std::memcmp(&batch[l], &want[l], sizeof(float)) == 0;
     n = 0;
   };
@@ -102,7 +111,7 @@ bool fma_matches_libm() {
 }
 #endif
 
-using Expf8 = void (*)(float*);
+using Expf8 = void (*)(float*, int64_t);  // count groups of eight
 
 Expf8 chosen() {
 #ifdef TOY_EXPF8_X86
@@ -117,13 +126,11 @@ Expf8 chosen() {
 
 }  // namespace
 
-void expf8(float* v) { chosen()(v); }
+void expf8(float* v) { chosen()(v, 1); }
 
 void expf_n(float* v, int64_t n) {
-  const auto f = chosen();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) f(v + i);
-  for (; i < n; ++i) v[i] = expf_scalar(v[i]);
+  chosen()(v, n / 8);
+  for (int64_t i = n / 8 * 8; i < n; ++i) v[i] = expf_scalar(v[i]);
 }
 
 bool expf8_vectorized() { return chosen() != &expf8_libm; }

@@ -14,8 +14,9 @@ namespace toy::cpu {
 // only when it reproduced libm's expf on a set of probes at first use (expf8_vectorized() says which ran);
 // tests/test_expf8.cpp compares it with libm on every 61st float and all the special ranges.
 void expf8(float* v);
-// v[0..n) = expf(v[0..n)) in place, the same bits: eight at a time as expf8, the rest (< 8) through libm (below -104:
-// +0 without the call).
+// v[0..n) = expf(v[0..n)) in place, the same bits: the groups of eight in one call of the vector path (a group whose
+// eight lanes are all below -104 becomes +0 without the polynomial), the rest (< 8) through libm (below -104: +0
+// without the call).
 void expf_n(float* v, int64_t n);
 bool expf8_vectorized();
 
