@@ -132,14 +132,16 @@ int run_bench(const BenchCli& c) {
   const bool graphs = dev == Device::CUDA && !c.no_cuda_graph;
   std::vector<uint64_t> seeds;
   for (int64_t i = 1; i <= c.models; ++i) seeds.push_back(static_cast<uint64_t>(i));
-  // A stack steps as sweep steps it: the activations are not written mid-run (ToyStepArgs::activations).
+  // A stack steps as sweep steps it: the activations are not written mid-run (ToyStepArgs::activations) and the
+  // weights stay in the CPU step's SIMD lanes (TrainOptions::weights_in_lanes).
   const bool activations = c.models == 1 || c.step_activations;
   if (!c.json)
     fmt::print("toy model training step (forward + backward + SGD), B=2 T=5 V=E=7, model {}{}, device {}, {}{}\n",
                arch.describe(),
                c.models > 1 ? fmt::format(", {} models trained together{}", c.models,
                                           activations ? ", every activation written each step"
-                                                      : " as sweep trains them (activations not written mid-run)")
+                                                      : " as sweep trains them (activations not written, weights "
+                                                        "kept in SIMD lanes mid-run)")
                             : "",
                c.device, path, graphs ? ", replayed as a CUDA graph" : "");
   for (int64_t H : hs) {
@@ -151,7 +153,7 @@ int run_bench(const BenchCli& c) {
     m.set_step_activations(activations);
     TrainOptions o;
     auto opt = make_toy_optimizer(m, o);
-    TrainStep step(m, *opt, fused, !c.no_cuda_graph);
+    TrainStep step(m, *opt, fused, !c.no_cuda_graph, !activations);  // a stack's weights in lanes, as sweep's
     const Tensor& loss = m.loss().value();
     std::vector<float> losses(static_cast<size_t>(c.models));
     Backend& bk = backend(dev);
@@ -236,8 +238,9 @@ Runner add_bench(CLI::App& app) {
                                        "time per model-step too")
       ->check(int_in(1, 100000))
       ->capture_default_str();
-  s->add_flag("--step-activations", c->step_activations, "--models: write every named activation at every step "
-                                                         "(as train does; sweep, and bench's default, do not)");
+  s->add_flag("--step-activations", c->step_activations, "--models: write every named activation, and the weights, "
+                                                         "at every step (as train does; sweep, and bench's default, "
+                                                         "do not)");
   return [c] { return run_bench(*c); };
 }
 

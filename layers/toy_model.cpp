@@ -239,6 +239,7 @@ Var ToyModel::dense(const Var& x, const ParamLayer& p, int64_t n_in) const {
 
 void ToyModel::forward_backward(bool fused) {
   if (!fused) {
+    TOY_CHECK(!step_sgd(), "toy model: SGD inside the step needs the fused step (set_step_sgd(nullptr, ...) first)");
     model_.forward();
     model_.backward();
     return;
@@ -246,7 +247,25 @@ void ToyModel::forward_backward(bool fused) {
   TOY_CHECK(fused_supported(), "toy model: the fused step computes the notebook's model only, not '{}' (use the graph "
             "step: --step graph or auto)", cfg_.arch.describe());
   run_toy_step(cfg_.device, step_args_);
+  if (step_args_.lane_weights) step_args_.lane_weights_current = true;
 }
+
+void ToyModel::set_step_sgd(const float* lr, bool lanes) {
+  TOY_CHECK(!lr || (cfg_.device == Device::CPU && fused_supported()),
+            "toy model: SGD inside the step needs the notebook's model on the CPU");
+  sync_weights();
+  step_args_.sgd_lr = lr;
+  step_args_.lane_weights_current = false;
+  step_args_.lane_weights = nullptr;
+  lane_weights_.clear();
+  lane_weights_.shrink_to_fit();
+  if (lr && lanes && models() >= 8) {
+    lane_weights_.resize(static_cast<size_t>(toy_lane_weights_floats(step_args_)));
+    step_args_.lane_weights = lane_weights_.data();
+  }
+}
+
+void ToyModel::sync_weights() const { toy_lane_weights_out(step_args_); }
 
 void ToyModel::set_batch(const ToyCorpus& corpus, const std::vector<int64_t>& rows) {
   set_batch_models(corpus, std::vector<std::vector<int64_t>>(static_cast<size_t>(models()), rows));
@@ -297,6 +316,7 @@ Tensor block(const Tensor& stacked, int64_t m, int64_t M, const Shape& shape) {
 
 Tensor ToyModel::weight_of(const std::string& name, int64_t m) const {
   TOY_CHECK(m >= 0 && m < models(), "toy model: model {} out of range [0, {})", m, models());
+  sync_weights();
   const Tensor& w = weight(name).value();
   if (models() == 1) return w.to(Device::CPU);
   // A stacked weight's block of model m: [V, E] / [T, E] of the embeddings' [M*rows, E], else its Keras shape
@@ -310,6 +330,8 @@ void ToyModel::set_weight_of(const std::string& name, int64_t m, const Tensor& w
   Tensor& all = weight(name).value();
   const int64_t n = all.numel() / models();
   TOY_CHECK(w.numel() == n, "toy model: weight '{}' of one model has {} values, got ({})", name, n, w.shape().str());
+  sync_weights();  // then the lanes read every weight in again at the next step
+  step_args_.lane_weights_current = false;
   backend(all.device()).copy_from_host(all.data() + m * n, w.to(Device::CPU).data(), static_cast<size_t>(n));
 }
 

@@ -146,6 +146,16 @@ class ToyModel {
   // them stale after a fused step; the graph step and forward() always write them.
   void set_step_activations(bool on) { step_args_.activations = on; }
   bool step_activations() const { return step_args_.activations; }
+  // Plain SGD inside the fused CPU step (ToyStepArgs::sgd_lr): lr = the optimizer's per-model learning rates
+  // (Optimizer::plain_sgd_lr, read at every step); null turns it off. forward_backward(true) then also updates the
+  // weights (the same bits as the step followed by SGD::step). lanes = true: a stack keeps its groups of eight
+  // models' weights in SIMD lanes between steps; their weight tensors are stale, and their gradients not written,
+  // until sync_weights() (weight_of, set_weight_of and turning it off sync), so it is for loops that read neither
+  // mid-run (TrainStep with TrainOptions::weights_in_lanes).
+  void set_step_sgd(const float* lr, bool lanes);
+  bool step_sgd() const { return step_args_.sgd_lr != nullptr; }
+  // Write weights kept in lanes back to the weight tensors (nothing when none are).
+  void sync_weights() const;
   // The fused step's arguments (pointers into this model's tensors), e.g. to run its phases another way in tests.
   const ToyStepArgs& step_args() const { return step_args_; }
 
@@ -172,6 +182,7 @@ class ToyModel {
   Var ids_, ids_offset_, targets_, loss_;
   ToyStepArgs step_args_;  // the fused step's pointers into the graph's tensors (fixed for the model's life)
   Tensor step_scratch_;
+  std::vector<float> lane_weights_;  // set_step_sgd(lr, true)'s ToyStepArgs::lane_weights
 };
 
 }  // namespace toy

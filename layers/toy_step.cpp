@@ -8,13 +8,20 @@
 namespace toy {
 
 void run_toy_step(Device device, const ToyStepArgs& a) {
-  if (device == Device::CUDA) return run_toy_step_cuda(a);
+  if (device == Device::CUDA) {
+    TOY_CHECK(!a.sgd_lr && !a.lane_weights, "toy step: SGD inside the step is the CPU's only (on CUDA the optimizer "
+              "runs after the step)");
+    return run_toy_step_cuda(a);
+  }
   run_toy_step_cpu(a);
 }
 
 void run_toy_step_reference(const ToyStepArgs& a) {
-  for (int64_t m = 0; m < a.models; ++m)
+  TOY_CHECK(!a.lane_weights, "toy step: the reference keeps no weights in lanes");
+  for (int64_t m = 0; m < a.models; ++m) {
     toystep::model_step(a, static_cast<int>(m), [](auto&& phase) { phase(0, 1); });
+    if (a.sgd_lr) toystep::sgd_model(a, m);
+  }
 }
 
 // The CUDA kernel lives in the CUDA module (layers/toy_step.cu, cuda/module.h), found by name on first use.

@@ -37,8 +37,18 @@ struct ToyStepArgs {
   // (sweep) set it; the activations are left as the step found them.
   bool activations = true;
   float scale = 1.0f;            // 1/sqrt(H), as the model's Lambda layer
+  // Plain SGD inside the step (the CPU only): with sgd_lr ([models] learning rates, read at every step) set, model m's
+  // weights take w -= g * sgd_lr[m] once its gradients are done: Optimizer SGD's update without momentum, the same
+  // operations, so the same bits as the step followed by SGD::step, without the separate pass over the weights.
+  const float* sgd_lr = nullptr;
+  // With sgd_lr, a stack's groups of eight models may keep their weights lane-major between steps in lane_weights
+  // (toy_lane_weights_floats(a) floats, ToyModel's): reading them into the lanes and the gradients out was a sixth
+  // of the stacked step. lane_weights_current: the buffer holds the weights (the caller sets it after a step). Those
+  // models' weight tensors are then stale until toy_lane_weights_out, and their gradients are not written.
+  float* lane_weights = nullptr;
+  bool lane_weights_current = false;
   const float *ids = nullptr, *targets = nullptr;
-  const float *xembed = nullptr, *posembed = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr;
+  float *xembed = nullptr, *posembed = nullptr, *wq = nullptr, *wk = nullptr, *wv = nullptr;  // written by sgd_lr only
   float *xe = nullptr, *pe = nullptr, *x = nullptr, *q = nullptr, *k = nullptr, *dot = nullptr, *lam = nullptr,
         *attn = nullptr, *vm = nullptr, *vo = nullptr, *z = nullptr, *p = nullptr, *loss = nullptr;
   float *d_xembed = nullptr, *d_posembed = nullptr, *d_wq = nullptr, *d_wk = nullptr, *d_wv = nullptr;
@@ -54,8 +64,13 @@ void run_toy_step_cuda(const ToyStepArgs& a);
 // outputs, bit-identical to run_toy_step_reference. It runs the copy for the CPU's best instruction set (AVX2 where
 // the CPU has it), or with baseline = true the x86-64 baseline's (SSE2) copy, which the tests check on any CPU.
 void run_toy_step_cpu(const ToyStepArgs& a, bool baseline = false);
-// model_step below run on one thread, phase after phase: the reference for the CPU step's tests.
+// model_step below run on one thread, phase after phase: the reference for the CPU step's tests (with sgd_lr, each
+// model's SGD update after its step; lane_weights is not for the reference).
 void run_toy_step_reference(const ToyStepArgs& a);
+// The lane-major weight buffer of a's stack (ToyStepArgs::lane_weights): floats to allocate (with room to align it).
+int64_t toy_lane_weights_floats(const ToyStepArgs& a);
+// Write the weights held lane-major (a.lane_weights_current) back to the models' weight tensors.
+void toy_lane_weights_out(const ToyStepArgs& a);
 
 namespace toystep {
 
@@ -268,6 +283,20 @@ TOY_HD void model_step(const ToyStepArgs& a, int m, Run&& run) {
       }
     }
   });
+}
+
+// ToyStepArgs::sgd_lr's update of model m, after its step: w -= g * lr for each of its weights, the operations of
+// SGD::update without momentum (core/cpu's sgd_update), so the same bits.
+inline void sgd_model(const ToyStepArgs& a, int64_t m) {
+  const int64_t V = a.V, E = V, T = a.T, H = a.H;
+  const float lr = a.sgd_lr[m];
+  float* const w[] = {a.xembed + m * V * E, a.posembed + m * T * E, a.wq + m * E * H, a.wk + m * E * H,
+                      a.wv + m * E * V};
+  const float* const g[] = {a.d_xembed + m * V * E, a.d_posembed + m * T * E, a.d_wq + m * E * H,
+                            a.d_wk + m * E * H, a.d_wv + m * E * V};
+  const int64_t size[] = {V * E, T * E, E * H, E * H, E * V};
+  for (int i = 0; i < 5; ++i)
+    for (int64_t j = 0; j < size[i]; ++j) w[i][j] -= g[i][j] * lr;
 }
 
 }  // namespace toystep

@@ -5,7 +5,9 @@
 //     summed in registers, each output keeping its own sequential sum;
 //   - a stack: eight models at once, one per SIMD lane (GCC vector types), each lane doing its own model's
 //     arithmetic in the one-model order, so a model gets the same bits in a stack as alone. The lanes read their
-//     models' weights and inputs gathered into a lane-major buffer and the results go back to the models' tensors.
+//     models' weights and inputs gathered into a lane-major buffer and the results go back to the models' tensors;
+//     with SGD inside the step (ToyStepArgs::sgd_lr) the lanes update the weights themselves, and may keep them
+//     lane-major from one step to the next (ToyStepArgs::lane_weights: no weights in, no gradients out).
 // The code (toy_step_cpu_isa.inc) is compiled twice, for the x86-64 baseline (SSE2) and for AVX2, and the CPU it
 // runs on picks one at run time; both give the same bits (no contraction to FMA in this file, no reassociation: one
 // rounding per + and *, lane by lane). An AVX-512 copy was slower at H=20 (16 + 4 lanes) and no faster at H=10 and
@@ -41,6 +43,16 @@ void lane_part_sizes(const ToyStepArgs& a, int64_t (&sizes)[kLaneParts]) {
                                  n * V, n * V, n * T, n * H, n * H, n * E, n};             // scratch
   for (int i = 0; i < kLaneParts; ++i) sizes[i] = s[i];
 }
+// The resident weights of one group of eight models (ToyStepArgs::lane_weights), in Lanes; and the buffer, aligned.
+int64_t lane_weights_per_group(const ToyStepArgs& a) {
+  int64_t sizes[kLaneParts];
+  lane_part_sizes(a, sizes);
+  return sizes[0] + sizes[1] + sizes[2] + sizes[3] + sizes[4];
+}
+Lanes* aligned_lanes(float* p) {
+  return reinterpret_cast<Lanes*>((reinterpret_cast<uintptr_t>(p) + sizeof(Lanes) - 1) &
+                                  ~static_cast<uintptr_t>(sizeof(Lanes) - 1));
+}
 int64_t lanes_buffer_size(const ToyStepArgs& a) {
   int64_t sizes[kLaneParts], total = a.V;  // + tmp (V Lanes >= 3 V floats)
   lane_part_sizes(a, sizes);
@@ -73,16 +85,21 @@ namespace avx2 {
 #endif
 #endif
 
+// Whether to run the AVX2 copy: the CPU has it and the caller did not ask for the baseline.
+bool use_avx2([[maybe_unused]] bool baseline) {
+#ifdef TOY_HAVE_AVX2_COPY
+  static const bool has_avx2 = __builtin_cpu_supports("avx2");
+  return has_avx2 && !baseline;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 void run_toy_step_cpu(const ToyStepArgs& a, bool baseline) {
   constexpr int64_t L = kLanes<Lanes>;
-#ifdef TOY_HAVE_AVX2_COPY
-  static const bool has_avx2 = __builtin_cpu_supports("avx2");
-  const bool avx2 = has_avx2 && !baseline;
-#else
-  constexpr bool avx2 = false;
-#endif
+  [[maybe_unused]] const bool avx2 = use_avx2(baseline);
   int64_t m = 0;
   if (a.models >= L) {
     // This thread's lane-major buffer (floats: a std::vector of the vector type would drop its 32-byte alignment, a
@@ -90,26 +107,46 @@ void run_toy_step_cpu(const ToyStepArgs& a, bool baseline) {
     thread_local std::vector<float> buf;
     const size_t floats = static_cast<size_t>((lanes_buffer_size(a) + 1) * L);  // + one Lanes of slack to align
     if (buf.size() < floats) buf.resize(floats);
-    Lanes* at = reinterpret_cast<Lanes*>((reinterpret_cast<uintptr_t>(buf.data()) + sizeof(Lanes) - 1) &
-                                         ~static_cast<uintptr_t>(sizeof(Lanes) - 1));
-    for (; m + L <= a.models; m += L) {
+    Lanes* at = aligned_lanes(buf.data());
+    Lanes* resident = a.sgd_lr && a.lane_weights ? aligned_lanes(a.lane_weights) : nullptr;
+    const int64_t per_group = lane_weights_per_group(a);
+    for (; m + L <= a.models; m += L, resident = resident ? resident + per_group : nullptr) {
 #ifdef TOY_HAVE_AVX2_COPY
       if (avx2) {
-        avx2::lanes_step_cpu(a, m, at);
+        avx2::lanes_step_cpu(a, m, at, resident);
         continue;
       }
 #endif
-      base::lanes_step_cpu(a, m, at);
+      base::lanes_step_cpu(a, m, at, resident);
     }
   }
   for (; m < a.models; ++m) {
 #ifdef TOY_HAVE_AVX2_COPY
-    if (avx2) {
+    if (avx2)
       avx2::model_step_cpu(a, static_cast<int>(m));
+    else
+#endif
+      base::model_step_cpu(a, static_cast<int>(m));
+    if (a.sgd_lr) toystep::sgd_model(a, m);
+  }
+}
+
+int64_t toy_lane_weights_floats(const ToyStepArgs& a) {
+  return (a.models / kLanes<Lanes> * lane_weights_per_group(a) + 1) * kLanes<Lanes>;  // + one Lanes to align
+}
+
+void toy_lane_weights_out(const ToyStepArgs& a) {
+  constexpr int64_t L = kLanes<Lanes>;
+  if (!a.lane_weights || !a.lane_weights_current) return;
+  const Lanes* resident = aligned_lanes(a.lane_weights);
+  for (int64_t m = 0; m + L <= a.models; m += L, resident += lane_weights_per_group(a)) {
+#ifdef TOY_HAVE_AVX2_COPY
+    if (use_avx2(false)) {
+      avx2::lane_weights_out(a, m, resident);
       continue;
     }
 #endif
-    base::model_step_cpu(a, static_cast<int>(m));
+    base::lane_weights_out(a, m, resident);
   }
 }
 

@@ -56,9 +56,11 @@ Tensor& Optimizer::slot(size_t i, const std::string& name) {
 int64_t Optimizer::iterations() const { return static_cast<int64_t>(step_t_.item()); }
 
 void Optimizer::step() {
-  backend(step_t_.device()).increment(step_t_.data(), 1.0f);
+  count_step();
   for (size_t i = 0; i < params_.size(); ++i) update(i, params_[i]);
 }
+
+void Optimizer::count_step() { backend(step_t_.device()).increment(step_t_.data(), 1.0f); }
 
 void Optimizer::zero_grad() {
   for (Var& p : params_) p.grad().fill(0.0f);
@@ -107,6 +109,10 @@ SGD::SGD(std::vector<Var> params, SGDOptions o, int64_t groups)
     : Optimizer(std::move(params), o.lr, "SGD", groups), o_(o) {
   TOY_CHECK(o.momentum >= 0 && o.momentum < 1, "SGD: momentum must be in [0, 1), got {}", o.momentum);
   for (size_t i = 0; i < params_.size(); ++i) momentum_.push_back(o_.momentum != 0.0f ? slot(i, "momentum").data() : nullptr);
+}
+
+const float* SGD::plain_sgd_lr() const {
+  return o_.momentum == 0.0f && params_[0].device() == Device::CPU ? lr_ptr() : nullptr;
 }
 
 void SGD::update(size_t i, Var& p) {

@@ -18,6 +18,11 @@ class Optimizer {
   virtual ~Optimizer() = default;
   // Apply one update from the parameters' current gradients.
   void step();
+  // The per-group learning rates ([groups], host memory) when this optimizer's update is plain SGD on the CPU
+  // (w -= g * lr, no momentum), which a caller may apply itself (the toy model's fused step: ToyStepArgs::sgd_lr);
+  // null otherwise. A caller that does counts each such update with count_step().
+  virtual const float* plain_sgd_lr() const { return nullptr; }
+  void count_step();
   // Zero the parameters' gradients.
   void zero_grad();
   // The learning rate (of group g), stored as float32 like Keras' lr variable.
@@ -59,6 +64,7 @@ struct SGDOptions {
 class SGD : public Optimizer {
  public:
   SGD(std::vector<Var> params, SGDOptions o = {}, int64_t groups = 1);
+  const float* plain_sgd_lr() const override;
 
  protected:
   void update(size_t i, Var& p) override;

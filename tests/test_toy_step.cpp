@@ -5,14 +5,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
-#include <algorithm>
-#include <cmath>
-
 #include "apps/lib/training/train.h"
+#include "core/error.h"
 #include "core/rng.h"
 #include "layers/toy_step.h"
+#include "optim/optimizer.h"
 #include "tests/gpu_guard.h"
 
 using namespace toy;
@@ -320,4 +320,91 @@ TEST_CASE("toy_step: the CPU step (vectorized, ISA chosen at run time) gives the
       check_same_bits(ref, fast);
     }
   }
+}
+
+TEST_CASE("toy_step: SGD inside the step, the weights kept in lanes or not, gives the reference step + SGD's bits") {
+  // 17 models: two groups of eight in SIMD lanes and one alone, each with its own learning rate and rows. Three
+  // steps; between the second and the third, model 3's Qmat is overwritten (set_weight_of: the lanes read it again).
+  const ToyCorpus c = notebook_corpus();
+  ToyConfig cfg;
+  std::vector<uint64_t> seeds;
+  std::vector<float> lr;
+  std::vector<std::vector<int64_t>> rows;
+  for (uint64_t s = 1; s <= 17; ++s) {
+    seeds.push_back(s);
+    lr.push_back(0.05f * static_cast<float>(s));
+    rows.push_back({static_cast<int64_t>(s % 2), static_cast<int64_t>((s / 2) % 2)});
+  }
+  Rng q_rng(5);
+  const Tensor new_q = init::uniform(Shape{7, 20}, q_rng, -1.0f, 1.0f);
+  ToyModel ref(c, cfg, 2, seeds);
+  ref.set_batch_models(c, rows);
+  randomize_weights(ref, 3);
+  ToyStepArgs ra = ref.step_args();
+  ra.sgd_lr = lr.data();
+  std::vector<std::vector<float>> ref_losses;
+  for (int step = 0; step < 3; ++step) {
+    if (step == 2) ref.set_weight_of("Qmat", 3, new_q);
+    run_toy_step_reference(ra);
+    ref_losses.push_back(ref.losses());
+  }
+  for (bool lanes : {true, false}) {
+    CAPTURE(lanes);
+    // Through the model (the CPU's best instruction set).
+    ToyModel m(c, cfg, 2, seeds);
+    m.set_batch_models(c, rows);
+    randomize_weights(m, 3);
+    m.set_step_sgd(lr.data(), lanes);
+    for (int step = 0; step < 3; ++step) {
+      if (step == 2) m.set_weight_of("Qmat", 3, new_q);
+      m.forward_backward(true);
+      CHECK(m.losses() == ref_losses[static_cast<size_t>(step)]);
+    }
+    for (const auto& name : toy_weight_names())
+      for (int64_t i = 0; i < 17; ++i) {
+        CAPTURE(name);
+        CAPTURE(i);
+        CHECK(m.weight_of(name, i).to_vector() == ref.weight_of(name, i).to_vector());  // synced from the lanes
+      }
+    CHECK_THROWS_WITH_AS(m.forward_backward(false), doctest::Contains("needs the fused step"), Error);
+    m.set_step_sgd(nullptr, false);
+    // Both copies of the step directly, one step from the randomized weights.
+    for (bool baseline : {false, true}) {
+      CAPTURE(baseline);
+      ToyModel one(c, cfg, 2, seeds), want(c, cfg, 2, seeds);
+      for (ToyModel* x : {&one, &want}) {
+        x->set_batch_models(c, rows);
+        randomize_weights(*x, 3);
+      }
+      ToyStepArgs wa = want.step_args(), a = one.step_args();
+      wa.sgd_lr = a.sgd_lr = lr.data();
+      std::vector<float> lane_weights(static_cast<size_t>(lanes ? toy_lane_weights_floats(a) : 0));
+      a.lane_weights = lanes ? lane_weights.data() : nullptr;
+      run_toy_step_reference(wa);
+      run_toy_step_cpu(a, baseline);
+      a.lane_weights_current = true;
+      toy_lane_weights_out(a);
+      CHECK(one.losses() == want.losses());
+      for (const auto& name : toy_weight_names()) {
+        CAPTURE(name);
+        CHECK(one.weight(name).value().to_vector() == want.weight(name).value().to_vector());
+        if (!lanes) CHECK(one.weight(name).grad().to_vector() == want.weight(name).grad().to_vector());
+      }
+    }
+  }
+  // Only the CPU's step applies SGD itself; on CUDA the optimizer does (the check comes before any device call).
+  ToyStepArgs cuda_args = ref.step_args();
+  cuda_args.sgd_lr = lr.data();
+  CHECK_THROWS_WITH_AS(run_toy_step(Device::CUDA, cuda_args), doctest::Contains("CPU's only"), Error);
+  // Which optimizers the step can stand in for: plain SGD on the CPU, nothing with momentum or other rules.
+  ToyModel m(c, cfg, 2, {1, 2});
+  std::vector<Var> params;
+  for (const auto& name : toy_weight_names()) params.push_back(m.weight(name));
+  CHECK(SGD(params, SGDOptions{.lr = 0.1f}, 2).plain_sgd_lr() != nullptr);
+  CHECK(SGD(params, SGDOptions{.lr = 0.1f, .momentum = 0.9f}, 2).plain_sgd_lr() == nullptr);
+  CHECK(Adam(params, AdamOptions{}, 2).plain_sgd_lr() == nullptr);
+  SGD counted(params, SGDOptions{.lr = 0.1f}, 2);
+  counted.count_step();
+  counted.count_step();
+  CHECK(counted.iterations() == 2);
 }

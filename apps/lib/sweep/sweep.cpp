@@ -246,7 +246,8 @@ std::vector<RunResult> train_stack(const ToyCorpus& corpus, const SweepConfig& c
   for (const RunSpec& r : runs) seeds.push_back(r.seed);
   ToyModel m(corpus, cfg, c.batch, seeds);
   TrainOptions o = train_options(s);
-  o.step_activations = false;  // nothing reads them before the evaluation below
+  o.step_activations = false;  // nothing reads them (nor the weights) before the evaluation below
+  o.weights_in_lanes = true;
   if (cancel)
     o.on_epoch = [cancel](const EpochInfo&) {
       if (cancel->load(std::memory_order_relaxed)) fail("sweep: stopped");

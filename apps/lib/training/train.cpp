@@ -17,12 +17,22 @@ std::unique_ptr<Optimizer> make_toy_optimizer(ToyModel& m, const TrainSettings& 
   return make_optimizer(s.optimizer, m.model().params(), s.lr, s.momentum, s.nesterov, m.models());
 }
 
-TrainStep::TrainStep(ToyModel& m, Optimizer& opt, bool fused, bool cuda_graph)
-    : m_(m), opt_(opt), fused_(fused), use_graph_(cuda_graph && m.config().device == Device::CUDA) {}
+TrainStep::TrainStep(ToyModel& m, Optimizer& opt, bool fused, bool cuda_graph, bool weights_in_lanes)
+    : m_(m), opt_(opt), fused_(fused), use_graph_(cuda_graph && m.config().device == Device::CUDA) {
+  if (fused && m.config().device == Device::CPU && opt.plain_sgd_lr())
+    m.set_step_sgd(opt.plain_sgd_lr(), weights_in_lanes);
+}
+
+TrainStep::~TrainStep() {
+  if (m_.step_sgd()) m_.set_step_sgd(nullptr, false);  // writes back any weights kept in lanes
+}
 
 void TrainStep::run_once() {
   m_.forward_backward(fused_);
-  opt_.step();
+  if (m_.step_sgd())
+    opt_.count_step();  // the step applied it
+  else
+    opt_.step();
 }
 
 void TrainStep::operator()() {
@@ -115,6 +125,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
       if (stoppers[g].replay(results[g].loss)) freeze(static_cast<int64_t>(g));
   }
   auto checkpoint = [&](int64_t epochs_done) {
+    m.sync_weights();  // weights kept in lanes (TrainOptions::weights_in_lanes)
     TrainCheckpoint ck;
     ck.epoch = epochs_done;
     for (const auto& name : m.weight_names()) {
@@ -150,7 +161,8 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
     epoch_losses = Tensor::empty(Shape{steps_per_epoch, M}, loss_t.device());
     epoch_losses_host.resize(static_cast<size_t>(steps_per_epoch * M));
   }
-  TrainStep step(m, *opt, step_is_fused(opts.step_path(), m.config().device, m.config().arch), opts.cuda_graph);
+  TrainStep step(m, *opt, step_is_fused(opts.step_path(), m.config().device, m.config().arch), opts.cuda_graph,
+                 opts.weights_in_lanes);
   // The step's activations as the options ask, for this loop only (also when it throws).
   struct StepActivations {
     ToyModel& m;
@@ -232,6 +244,7 @@ std::vector<TrainResult> train_models(ToyModel& m, const ToyCorpus& corpus, cons
     r.us_per_step = r.steps ? seconds * 1e6 / static_cast<double>(r.steps) : 0.0;
     r.final_lr = opt->lr(g);  // a stopped model's plateau rule stopped with it: its lr after its last epoch
   }
+  m.sync_weights();
   for (int64_t g = 0; g < M; ++g)
     for (const auto& [name, w] : frozen[static_cast<size_t>(g)]) m.set_weight_of(name, g, w);
   // Leave the activations at the final weights, for the first batch of the corpus.

@@ -60,6 +60,11 @@ struct TrainOptions : TrainSettings {
   // inspection until the end). Either way train_models ends with a forward pass that leaves them at the final
   // weights, and the losses, weights and histories are the same bits.
   bool step_activations = true;
+  // true: a stack's weights stay in the SIMD lanes of the CPU's fused step between steps (with plain SGD, which the
+  // step then applies; ToyModel::set_step_sgd): the weight tensors are written back before a checkpoint, an early
+  // stop and the end of the loop, and the gradients are not written; for loops that read neither mid-run (sweep).
+  // The same bits either way.
+  bool weights_in_lanes = false;
   // Tests: force the lr of every epoch (replaces the plateau rule).
   std::vector<float> lr_schedule;
   std::function<void(const EpochInfo&)> on_epoch;  // called after every epoch (progress, logging)
@@ -90,9 +95,15 @@ struct TrainResult {
 // graph; on CUDA (cuda_graph) the first call runs eagerly, which fills the allocator's cache and creates the cuBLAS
 // handle, the second is captured into a CUDA graph, and every later call is one graph launch. Inputs (set_batch)
 // and the learning rates live in fixed device buffers, so replays see their new values. Nothing is read back.
+// The fused step on the CPU with plain SGD (Optimizer::plain_sgd_lr) applies the update inside the step
+// (ToyModel::set_step_sgd; the same bits), for the TrainStep's life; weights_in_lanes: a stack's weights stay in its
+// SIMD lanes meanwhile (TrainOptions::weights_in_lanes), written back by ToyModel::sync_weights and at the end.
 class TrainStep {
  public:
-  TrainStep(ToyModel& m, Optimizer& opt, bool fused, bool cuda_graph);
+  TrainStep(ToyModel& m, Optimizer& opt, bool fused, bool cuda_graph, bool weights_in_lanes = false);
+  ~TrainStep();
+  TrainStep(const TrainStep&) = delete;
+  TrainStep& operator=(const TrainStep&) = delete;
   void operator()();
 
  private:
