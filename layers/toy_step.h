@@ -32,9 +32,10 @@ struct ToyStepArgs {
   int64_t models = 1, B = 0, T = 0, V = 0, H = 0;
   bool normalized_loss = false;  // false: Keras' softmax CE on skipadd; true: the clip-and-normalize path on p
   // false: the step need not write the named activations (xe .. p), only the loss and the gradients; the CPU's
-  // stacked models (eight per SIMD lane group) then skip moving them out of their lanes, an eighth of that step.
-  // A model stepped alone, and the GPU, write them regardless. Training loops that read no activation mid-run
-  // (sweep) set it; the activations are left as the step found them.
+  // stacked models (eight per SIMD lane group) then skip moving them out of their lanes, an eighth of that step, and
+  // the CPU skips the sigmoid p (unless normalized_loss reads it), a tenth. A model stepped alone writes the others
+  // regardless, the GPU all of them. Training loops that read no activation mid-run (sweep) set it; the activations
+  // not written are left as the step found them.
   bool activations = true;
   float scale = 1.0f;            // 1/sqrt(H), as the model's Lambda layer
   // Plain SGD inside the step (the CPU only): with sgd_lr ([models] learning rates, read at every step) set, model m's

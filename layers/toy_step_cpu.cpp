@@ -20,6 +20,10 @@
 #include "core/cpu/expf8.h"
 #include "layers/toy_step.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
 namespace toy {
 namespace {
 
@@ -75,9 +79,11 @@ namespace base {
 #pragma GCC push_options
 #pragma GCC target("avx2")
 #endif
+#define TOY_ISA_AVX2 1  // (GCC's target pragma does not define __AVX2__ in C++)
 namespace avx2 {
 #include "layers/toy_step_cpu_isa.inc"
 }  // namespace avx2
+#undef TOY_ISA_AVX2
 #if defined(__clang__)
 #pragma clang attribute pop
 #else

@@ -129,8 +129,20 @@ Expf8 chosen() {
 void expf8(float* v) { chosen()(v, 1); }
 
 void expf_n(float* v, int64_t n) {
-  chosen()(v, n / 8);
-  for (int64_t i = n / 8 * 8; i < n; ++i) v[i] = expf_scalar(v[i]);
+  const Expf8 f = chosen();
+  f(v, n / 8);
+  const int64_t done = n / 8 * 8, rest = n - done;
+  if (rest == 0) return;
+  if (f == &expf8_libm) {
+    for (int64_t i = done; i < n; ++i) v[i] = expf_scalar(v[i]);
+    return;
+  }
+  // The last rest < 8 values as one group padded with zeros (the vector path's bits are libm's: a libm call each
+  // cost more than the group).
+  float tail[8] = {};
+  std::memcpy(tail, v + done, static_cast<size_t>(rest) * sizeof(float));
+  f(tail, 1);
+  std::memcpy(v + done, tail, static_cast<size_t>(rest) * sizeof(float));
 }
 
 bool expf8_vectorized() { return chosen() != &expf8_libm; }
