@@ -65,11 +65,14 @@ TEST_CASE("cpu/expf8: libm's expf bit for bit, on every 61st float and the speci
 }
 
 TEST_CASE("cpu/expf8: expf_n gives libm's bits at every length, tail included, in place") {
-  // Lengths 0..25: whole groups of eight, and tails of every size (the tails go through libm).
+  // Lengths 0..25: whole groups of eight, and tails of every size (a tail is one masked group), with masked entries
+  // (-1e9) and lanes for libm (NaN, a subnormal result, overflow, +inf) among them.
+  const float for_libm[4] = {NAN, -95.5f, 89.0f, INFINITY};
   for (int n = 0; n <= 25; ++n) {
     CAPTURE(n);
     float x[25] = {}, v[25];
-    for (int i = 0; i < n; ++i) x[i] = i % 5 == 4 ? -1e9f : 0.37f * static_cast<float>(i) - 4.1f;  // masked entries too
+    for (int i = 0; i < n; ++i)
+      x[i] = i % 5 == 4 ? -1e9f : i % 7 == 6 ? for_libm[(i / 7 + n) % 4] : 0.37f * static_cast<float>(i) - 4.1f;
     std::memcpy(v, x, sizeof v);
     toy::cpu::expf_n(v, n);
     for (int i = 0; i < n; ++i) {

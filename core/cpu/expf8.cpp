@@ -18,8 +18,8 @@ namespace {
 // Below -104 expf is +0 (e^-104 is under half the least subnormal).
 inline float expf_scalar(float x) { return x < -104.0f ? 0.0f : expf(x); }
 
-void expf8_libm(float* v, int64_t count) {
-  for (int64_t i = 0; i < 8 * count; ++i) v[i] = expf_scalar(v[i]);
+void expf_libm(float* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) v[i] = expf_scalar(v[i]);
 }
 
 #ifdef TOY_EXPF8_X86
@@ -55,28 +55,43 @@ __attribute__((target("avx2,fma"))) __m128 exp4(__m128 xf) {
   return _mm256_cvtpd_ps(_mm256_mul_pd(y, s));
 }
 
-// count groups of eight at v, one after another in one call (a call per group through the chosen pointer cost a
-// fifth of the time).
-__attribute__((target("avx2,fma"))) void expf8_fma(float* v, int64_t count) {
-  const __m256 below = _mm256_set1_ps(-104.0f);
-  for (int64_t g = 0; g < count; ++g, v += 8) {
-    const __m256 x = _mm256_loadu_ps(v);
-    // Lanes outside the polynomial's range: |x| >= 88 (top 12 bits of |x| above 0x42a), infinities and NaN.
-    const __m256i top = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(x), 20), _mm256_set1_epi32(0x7ff));
-    const int special = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(top, _mm256_set1_epi32(0x42a))));
-    if (special == 0xff && _mm256_movemask_ps(_mm256_cmp_ps(x, below, _CMP_LT_OQ)) == 0xff) {
-      _mm256_storeu_ps(v, _mm256_setzero_ps());  // all eight underflow (a causal mask's entries in stacked models)
-      continue;
-    }
-    const __m128 lo = exp4(_mm256_castps256_ps128(x)), hi = exp4(_mm256_extractf128_ps(x, 1));
-    float in[8];
-    if (special) _mm256_storeu_ps(in, x);
-    _mm_storeu_ps(v, lo);
-    _mm_storeu_ps(v + 4, hi);
-    if (special)
+// Eight lanes at once. Lanes outside the polynomial's range (|x| >= 88: top 12 bits of |x| above 0x42a, infinities,
+// NaN) are garbage in the result unless below -104, which come out +0 (the causal mask's entries: a lane test per
+// group mispredicted on their pattern); *slow gets the others' bits, for libm.
+__attribute__((target("avx2,fma"), always_inline)) inline __m256 exp8(__m256 x, int* slow) {
+  const __m256i top = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(x), 20), _mm256_set1_epi32(0x7ff));
+  const int special = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(top, _mm256_set1_epi32(0x42a))));
+  const __m256 below = _mm256_cmp_ps(x, _mm256_set1_ps(-104.0f), _CMP_LT_OQ);
+  const int below_bits = _mm256_movemask_ps(below);
+  *slow = special & ~below_bits;
+  if (below_bits == 0xff) return _mm256_setzero_ps();  // all eight underflow (stacked models' masked entries)
+  const __m128 lo = exp4(_mm256_castps256_ps128(x)), hi = exp4(_mm256_extractf128_ps(x, 1));
+  return _mm256_andnot_ps(below, _mm256_set_m128(hi, lo));
+}
+
+// v[0..n) in one call (a call per group through the chosen pointer cost a fifth of the time): groups of eight, then
+// the last n % 8 as one group (a masked load; the lanes past n compute expf(0), not stored).
+__attribute__((target("avx2,fma"))) void expf8_fma(float* v, int64_t n) {
+  alignas(32) float in[8], out[8];
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(v + i);
+    int slow;
+    _mm256_storeu_ps(v + i, exp8(x, &slow));
+    if (slow) {
+      _mm256_store_ps(in, x);
       for (int l = 0; l < 8; ++l)
-        if (special & (1 << l)) v[l] = expf_scalar(in[l]);
+        if (slow & (1 << l)) v[i + l] = expf_scalar(in[l]);
+    }
   }
+  const int rest = static_cast<int>(n - i);
+  if (rest == 0) return;
+  static const int32_t kFirst[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const __m256 x = _mm256_maskload_ps(v + i, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kFirst + 8 - rest)));
+  int slow;
+  _mm256_store_ps(out, exp8(x, &slow));
+  _mm256_store_ps(in, x);
+  for (int l = 0; l < rest; ++l) v[i + l] = slow & (1 << l) ? expf_scalar(in[l]) : out[l];
 }
 
 // Whether expf8_fma gives libm's bits on probes across the range (~1 ms): every 9973rd float pattern from 0 to 92,
@@ -90,7 +105,7 @@ bool fma_matches_libm() {
       batch[l] = 0.0f;
       want[l] = expf_scalar(0.0f);
     }
-    expf8_fma(batch, 1);
+    expf8_fma(batch, 8);
     for (int l = 0; l < 8; ++l) ok = ok && std::memcmp(&batch[l], &want[l], sizeof(float)) == 0;
     n = 0;
   };
@@ -111,40 +126,25 @@ bool fma_matches_libm() {
 }
 #endif
 
-using Expf8 = void (*)(float*, int64_t);  // count groups of eight
+using ExpfN = void (*)(float*, int64_t);  // v[0..n) in place
 
-Expf8 chosen() {
+ExpfN chosen() {
 #ifdef TOY_EXPF8_X86
-  static const Expf8 f = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && fma_matches_libm()
+  static const ExpfN f = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && fma_matches_libm()
                              ? expf8_fma
-                             : expf8_libm;
+                             : expf_libm;
   return f;
 #else
-  return expf8_libm;
+  return expf_libm;
 #endif
 }
 
 }  // namespace
 
-void expf8(float* v) { chosen()(v, 1); }
+void expf8(float* v) { chosen()(v, 8); }
 
-void expf_n(float* v, int64_t n) {
-  const Expf8 f = chosen();
-  f(v, n / 8);
-  const int64_t done = n / 8 * 8, rest = n - done;
-  if (rest == 0) return;
-  if (f == &expf8_libm) {
-    for (int64_t i = done; i < n; ++i) v[i] = expf_scalar(v[i]);
-    return;
-  }
-  // The last rest < 8 values as one group padded with zeros (the vector path's bits are libm's: a libm call each
-  // cost more than the group).
-  float tail[8] = {};
-  std::memcpy(tail, v + done, static_cast<size_t>(rest) * sizeof(float));
-  f(tail, 1);
-  std::memcpy(v + done, tail, static_cast<size_t>(rest) * sizeof(float));
-}
+void expf_n(float* v, int64_t n) { chosen()(v, n); }
 
-bool expf8_vectorized() { return chosen() != &expf8_libm; }
+bool expf8_vectorized() { return chosen() != &expf_libm; }
 
 }  // namespace toy::cpu

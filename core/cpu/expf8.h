@@ -15,8 +15,8 @@ namespace toy::cpu {
 // tests/test_expf8.cpp compares it with libm on every 61st float and all the special ranges.
 void expf8(float* v);
 // v[0..n) = expf(v[0..n)) in place, the same bits: the groups of eight in one call of the vector path (a group whose
-// eight lanes are all below -104 becomes +0 without the polynomial), the rest (< 8) as one more group padded with
-// zeros (through libm where the vector path is not used; below -104: +0 without the call).
+// eight lanes are all below -104 becomes +0 without the polynomial, any lane below -104 +0 without libm), the rest
+// (< 8) as one more group, masked.
 void expf_n(float* v, int64_t n);
 bool expf8_vectorized();
 
